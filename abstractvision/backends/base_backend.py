@@ -1,0 +1,94 @@
+"""The backend interface every execution engine implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from ..errors import CapabilityNotSupportedError
+from ..types import (
+    IMAGE_TO_IMAGE,
+    IMAGE_TO_VIDEO,
+    MULTI_VIEW_IMAGE,
+    TEXT_TO_IMAGE,
+    TEXT_TO_VIDEO,
+    GeneratedAsset,
+    ImageEditRequest,
+    ImageGenerationRequest,
+    ImageToVideoRequest,
+    MultiAngleRequest,
+    ProgressCallback,
+    VideoGenerationRequest,
+    VisionBackendCapabilities,
+)
+
+
+class VisionBackend(ABC):
+    """An adapter from AbstractVision requests to one execution engine.
+
+    Subclasses implement the tasks they support and say so in ``get_capabilities()``; every other
+    task raises ``CapabilityNotSupportedError`` through ``unsupported()``. ``progress`` callbacks
+    are best effort: engines that cannot report steps never call them.
+    """
+
+    #: Short name used in metadata, configs and errors ("diffusers", "sdcpp", "openai").
+    name: str = "backend"
+
+    @property
+    def model_name(self) -> str | None:
+        """The model this backend runs, for error messages and metadata."""
+        return None
+
+    @abstractmethod
+    def get_capabilities(self) -> VisionBackendCapabilities: ...
+
+    def preload(self) -> None:
+        """Load weights (or connect) now rather than on the first request."""
+
+    def unload(self) -> None:
+        """Release weights and memory; the next request loads again."""
+
+    def generate_image(
+        self, request: ImageGenerationRequest, *, progress: ProgressCallback | None = None
+    ) -> GeneratedAsset:
+        raise self.unsupported(TEXT_TO_IMAGE)
+
+    def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
+        raise self.unsupported(IMAGE_TO_IMAGE)
+
+    def generate_angles(
+        self, request: MultiAngleRequest, *, progress: ProgressCallback | None = None
+    ) -> list[GeneratedAsset]:
+        raise self.unsupported(MULTI_VIEW_IMAGE)
+
+    def generate_video(
+        self, request: VideoGenerationRequest, *, progress: ProgressCallback | None = None
+    ) -> GeneratedAsset:
+        raise self.unsupported(TEXT_TO_VIDEO)
+
+    def image_to_video(
+        self, request: ImageToVideoRequest, *, progress: ProgressCallback | None = None
+    ) -> GeneratedAsset:
+        raise self.unsupported(IMAGE_TO_VIDEO)
+
+    def unsupported(self, task: str) -> CapabilityNotSupportedError:
+        """The error for a task this backend cannot do, naming what it can do instead."""
+        supported = list(self.get_capabilities().supported_tasks)
+        return CapabilityNotSupportedError(
+            f"backend {self.name!r} (model {self.model_name!r}) does not support task {task!r}; "
+            f"it supports {supported}. {_WHO_SUPPORTS.get(task, '')}".rstrip(),
+            backend=self.name,
+            model=self.model_name,
+        )
+
+    def __enter__(self) -> VisionBackend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.unload()
+
+
+_WHO_SUPPORTS = {
+    TEXT_TO_VIDEO: "Use the openai backend with `text_to_video_path` set, or a video model.",
+    IMAGE_TO_VIDEO: "Use the openai backend with `image_to_video_path` set, or a video model.",
+    MULTI_VIEW_IMAGE: "No built-in backend implements multi_view_image yet.",
+}

@@ -1,0 +1,1 @@
+"""One module per ``abstractvision`` subcommand; each exposes ``register(subparsers)``."""

@@ -1,0 +1,125 @@
+"""Pure checks run before any weights load or HTTP call.
+
+``resolve_request`` fills unset parameters from the model's defaults; ``check_request`` raises
+``InvalidParameterError`` naming the field, the rule and the value received. Neither does I/O
+beyond decoding the image bytes it is handed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from numbers import Real
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from .errors import InvalidParameterError
+from .registry import ModelSpec
+from .types import (
+    IMAGE_TO_VIDEO,
+    TASKS,
+    ImageEditRequest,
+    ImageToVideoRequest,
+    MultiAngleRequest,
+    VisionRequest,
+)
+
+MAX_SEED = 2**63 - 1
+
+
+def resolve_request(request: VisionRequest, spec: ModelSpec | None) -> VisionRequest:
+    """Return ``request`` with every unset (``None``) parameter taken from the model's defaults."""
+    if spec is None:
+        return request
+    fields = {f.name for f in dataclasses.fields(request)}
+    updates = {k: v for k, v in spec.defaults.items() if k in fields and getattr(request, k) is None}
+    return dataclasses.replace(request, **updates) if updates else request
+
+
+def check_task(task: str) -> None:
+    if task not in TASKS:
+        raise InvalidParameterError("task", f"unknown task {task!r}; valid tasks are {list(TASKS)}")
+
+
+def check_request(task: str, request: VisionRequest, spec: ModelSpec | None = None) -> None:
+    """Raise ``InvalidParameterError`` for the first invalid field of ``request``."""
+    check_task(task)
+    multiple = spec.size_multiple if spec else 8
+    prompt_required = task != IMAGE_TO_VIDEO
+    _check_prompt(request.prompt, required=prompt_required)
+    if request.negative_prompt is not None and not isinstance(request.negative_prompt, str):
+        raise InvalidParameterError("negative_prompt", f"must be a string, got {request.negative_prompt!r}")
+    for name in ("width", "height"):
+        _check_size(name, getattr(request, name), multiple)
+    _check_int_at_least("steps", request.steps, 1)
+    _check_seed(request.seed)
+    _check_guidance(request.guidance_scale)
+    if isinstance(request, ImageEditRequest):
+        _check_strength(request.strength)
+        image_size = decoded_size("image", request.image)
+        if request.mask is not None:
+            mask_size = decoded_size("mask", request.mask)
+            if mask_size != image_size:
+                raise InvalidParameterError(
+                    "mask",
+                    f"size {mask_size[0]}x{mask_size[1]} differs from the image's {image_size[0]}x{image_size[1]}; "
+                    "resize the mask to the image",
+                )
+    if isinstance(request, ImageToVideoRequest):
+        decoded_size("image", request.image)
+    if isinstance(request, MultiAngleRequest) and request.reference_image is not None:
+        decoded_size("reference_image", request.reference_image)
+    for name in ("num_frames", "fps"):
+        _check_int_at_least(name, getattr(request, name, None), 1)
+
+
+def decoded_size(field: str, data: Any) -> tuple[int, int]:
+    """Width and height of encoded image ``data``; raises if it does not decode."""
+    if not isinstance(data, (bytes, bytearray)) or not data:
+        raise InvalidParameterError(field, f"must be the bytes of an image file (PNG, JPEG, WebP), got {type(data).__name__}")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            return image.size
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InvalidParameterError(field, f"does not decode as an image ({exc}); pass a PNG, JPEG or WebP file") from exc
+
+
+def _check_prompt(prompt: Any, *, required: bool) -> None:
+    if prompt is None and not required:
+        return
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise InvalidParameterError("prompt", f"must be a non-empty string, got {prompt!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_size(name: str, value: Any, multiple: int) -> None:
+    if value is None:
+        return
+    if not _is_int(value) or value <= 0 or value % multiple:
+        hint = f"; nearest valid values are {max(multiple, value - value % multiple)} and {value - value % multiple + multiple}" if _is_int(value) and value > 0 else ""
+        raise InvalidParameterError(name, f"must be a positive multiple of {multiple}, got {value!r}{hint}")
+
+
+def _check_int_at_least(name: str, value: Any, minimum: int) -> None:
+    if value is not None and (not _is_int(value) or value < minimum):
+        raise InvalidParameterError(name, f"must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_seed(seed: Any) -> None:
+    if seed is not None and (not _is_int(seed) or not 0 <= seed <= MAX_SEED):
+        raise InvalidParameterError("seed", f"must be an integer in [0, 2**63-1], got {seed!r}")
+
+
+def _check_guidance(value: Any) -> None:
+    if value is not None and (not isinstance(value, Real) or isinstance(value, bool) or value < 0):
+        raise InvalidParameterError("guidance_scale", f"must be a number >= 0, got {value!r}")
+
+
+def _check_strength(value: Any) -> None:
+    if value is not None and (not isinstance(value, Real) or isinstance(value, bool) or not 0 < value <= 1):
+        raise InvalidParameterError("strength", f"must be a number in (0, 1], got {value!r}")
