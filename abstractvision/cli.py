@@ -17,6 +17,10 @@ from .errors import AbstractVisionError
 
 SUBCOMMAND_MODULES = (
     "abstractvision.commands.generate",
+    "abstractvision.commands.serve",
+    "abstractvision.commands.run",
+    "abstractvision.commands.status",
+    "abstractvision.commands.sdcpp",
 )
 
 

@@ -39,6 +39,11 @@ class ModelSpec:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], origin: str) -> ModelSpec:
         known = set(cls.__dataclass_fields__)
+        defaults_key = "param_defaults" if "param_defaults" in data else "defaults"
+        if defaults_key == "param_defaults":
+            # Hydra reserves a top-level `defaults` key for its defaults list, so model YAMLs that Hydra
+            # composes spell it `param_defaults`; `defaults` stays accepted for plain registry folders.
+            data = {("defaults" if k == "param_defaults" else k): v for k, v in data.items()}
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidParameterError(
@@ -55,7 +60,8 @@ class ModelSpec:
         bad_defaults = sorted(set(defaults) - set(GENERATION_DEFAULT_KEYS))
         if bad_defaults:
             raise InvalidParameterError(
-                f"model.defaults.{bad_defaults[0]}", f"unknown in {origin}; valid keys are {list(GENERATION_DEFAULT_KEYS)}"
+                f"model.{defaults_key}.{bad_defaults[0]}",
+                f"unknown in {origin}; valid keys are {list(GENERATION_DEFAULT_KEYS)}",
             )
         return cls(
             name=str(data["name"]),

@@ -77,13 +77,17 @@ def check_request(task: str, request: VisionRequest, spec: ModelSpec | None = No
 def decoded_size(field: str, data: Any) -> tuple[int, int]:
     """Width and height of encoded image ``data``; raises if it does not decode."""
     if not isinstance(data, (bytes, bytearray)) or not data:
-        raise InvalidParameterError(field, f"must be the bytes of an image file (PNG, JPEG, WebP), got {type(data).__name__}")
+        raise InvalidParameterError(
+            field, f"must be the bytes of an image file (PNG, JPEG, WebP), got {type(data).__name__}"
+        )
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             return image.size
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise InvalidParameterError(field, f"does not decode as an image ({exc}); pass a PNG, JPEG or WebP file") from exc
+        raise InvalidParameterError(
+            field, f"does not decode as an image ({exc}); pass a PNG, JPEG or WebP file"
+        ) from exc
 
 
 def _check_prompt(prompt: Any, *, required: bool) -> None:
@@ -100,9 +104,14 @@ def _is_int(value: Any) -> bool:
 def _check_size(name: str, value: Any, multiple: int) -> None:
     if value is None:
         return
-    if not _is_int(value) or value <= 0 or value % multiple:
-        hint = f"; nearest valid values are {max(multiple, value - value % multiple)} and {value - value % multiple + multiple}" if _is_int(value) and value > 0 else ""
-        raise InvalidParameterError(name, f"must be a positive multiple of {multiple}, got {value!r}{hint}")
+    if not _is_int(value) or value <= 0:
+        raise InvalidParameterError(name, f"must be a positive multiple of {multiple}, got {value!r}")
+    if value % multiple:
+        lower = max(multiple, value - value % multiple)
+        raise InvalidParameterError(
+            name,
+            f"must be a positive multiple of {multiple}, got {value}; use {lower} or {lower + multiple}",
+        )
 
 
 def _check_int_at_least(name: str, value: Any, minimum: int) -> None:

@@ -1,0 +1,381 @@
+"""Local inference with Hugging Face diffusers: text to image, image to image, inpainting.
+
+One text-to-image pipeline is loaded per backend; the image-to-image and inpainting pipelines are
+derived from it with ``from_pipe`` (same weights, no extra memory) and cached. torch and diffusers are
+imported on first use, so constructing the backend (and validating its config) stays light.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidParameterError
+from ..outputs.png import encode_png
+from ..types import (
+    IMAGE_TO_IMAGE,
+    TEXT_TO_IMAGE,
+    GeneratedAsset,
+    ImageEditRequest,
+    ImageGenerationRequest,
+    ProgressCallback,
+    VisionBackendCapabilities,
+)
+from ..validation import decoded_size
+from . import diffusers_loading as loading
+from .base_backend import VisionBackend
+from .diffusers_schedulers import build_scheduler, check_scheduler_name, scheduler_class
+
+REQUEST_EXTRAS = ("scheduler", "lora_weights")
+_DEVICE_PREFIXES = ("cpu", "cuda", "mps", "xpu")
+_SEED_BOUND = 2**32  # drawn seeds stay in the range every SD tool accepts
+
+
+@dataclass
+class HuggingFaceDiffusersBackendConfig:
+    """Options of the diffusers backend (``backend.<field>`` in configs).
+
+    Args:
+        model_id: registry name ("tiny-sd", "sd-turbo"), Hugging Face id or local diffusers folder.
+        device: "auto" (cuda > mps > cpu), "cpu", "cuda", "cuda:1", "mps".
+        dtype: "auto" (float16 on cuda, float32 elsewhere), "float32", "float16" or "bfloat16".
+        allow_download: False = cache only: load from local folders and the Hugging Face cache, never
+            open a network connection.
+        revision: hub branch, tag or commit. variant: weight variant such as "fp16".
+        cache_dir: Hugging Face cache folder (default: the hub's own default).
+        scheduler: short name ("euler_a", "dpm++_karras", see ``diffusers_schedulers.SCHEDULERS``) or a
+            diffusers class name; None keeps the model's own. Overridable per request (``extra``).
+        cpu_offload: False, True (= "model": one component on the GPU at a time) or "sequential".
+        vae_slicing, vae_tiling: decode in slices / tiles (large images in less memory).
+        attention_slicing: False, True (= "auto"), "max" or a slice size.
+        safety_checker: load the model's safety checker (off by default; explicit).
+        loras: LoRA adapters, each ``{path, weight, name}``; weights overridable per request.
+    """
+
+    model_id: str = "tiny-sd"
+    device: str = "auto"
+    dtype: str = "auto"
+    allow_download: bool = False
+    revision: str | None = None
+    variant: str | None = None
+    cache_dir: str | None = None
+    scheduler: str | None = None
+    cpu_offload: bool | str = False
+    vae_slicing: bool = False
+    vae_tiling: bool = False
+    attention_slicing: bool | str | int = False
+    safety_checker: bool = False
+    loras: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model_id, str) or not self.model_id:
+            raise InvalidParameterError("backend.model_id", f"must be a non-empty string, got {self.model_id!r}")
+        if not isinstance(self.device, str) or not (
+            self.device == "auto" or self.device.split(":")[0] in _DEVICE_PREFIXES
+        ):
+            raise InvalidParameterError(
+                "backend.device",
+                f"must be 'auto' or one of {list(_DEVICE_PREFIXES)} (e.g. 'cuda:1'), got {self.device!r}",
+            )
+        if self.dtype not in loading.DTYPES:
+            raise InvalidParameterError("backend.dtype", f"must be one of {list(loading.DTYPES)}, got {self.dtype!r}")
+        if self.cpu_offload not in (True, False, "model", "sequential"):
+            raise InvalidParameterError(
+                "backend.cpu_offload", f"must be false, true, 'model' or 'sequential', got {self.cpu_offload!r}"
+            )
+        if self.cpu_offload and not self.device.startswith(("auto", "cuda", "xpu")):
+            raise InvalidParameterError(
+                "backend.cpu_offload", f"moves weights between CPU and an accelerator; device {self.device!r} has none"
+            )
+        if not (self.attention_slicing in (True, False, "auto", "max") or type(self.attention_slicing) is int):
+            raise InvalidParameterError(
+                "backend.attention_slicing",
+                f"must be false, true, 'auto', 'max' or a slice size, got {self.attention_slicing!r}",
+            )
+        check_scheduler_name(self.scheduler, "backend.scheduler")
+        loading.parse_loras(self.loras)
+
+
+class HuggingFaceDiffusersVisionBackend(VisionBackend):
+    """Runs diffusers pipelines in this process.
+
+    Example::
+
+        backend = HuggingFaceDiffusersVisionBackend(HuggingFaceDiffusersBackendConfig(model_id="tiny-sd"))
+        asset = VisionManager(backend).generate_image("a red fox", seed=0)
+    """
+
+    name = "diffusers"
+
+    def __init__(self, config: HuggingFaceDiffusersBackendConfig | None = None) -> None:
+        self.config = config or HuggingFaceDiffusersBackendConfig()
+        self._loras = loading.parse_loras(self.config.loras)
+        self._model: loading.ResolvedModel | None = None
+        self._pipelines: dict[str, Any] = {}
+        self._base_scheduler: tuple[str, dict[str, Any]] | None = None
+        self._device = self._dtype = ""
+
+    @property
+    def model_name(self) -> str | None:
+        spec = loading.default_registry().find(self.config.model_id)
+        return spec.name if spec else self.config.model_id
+
+    def get_capabilities(self) -> VisionBackendCapabilities:
+        return VisionBackendCapabilities(supported_tasks=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE), supports_mask=True)
+
+    def preload(self) -> None:
+        self._pipeline(TEXT_TO_IMAGE)
+
+    def unload(self) -> None:
+        was_loaded = bool(self._pipelines)
+        self._pipelines.clear()
+        self._model = self._base_scheduler = None
+        if was_loaded:
+            import gc
+
+            import torch
+
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+    def generate_image(
+        self, request: ImageGenerationRequest, *, progress: ProgressCallback | None = None
+    ) -> GeneratedAsset:
+        width, height = self._size(request.width, request.height)
+        params = {
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt,
+            "width": width,
+            "height": height,
+            "steps": self._default("steps", request.steps, 50),
+            "guidance_scale": self._default("guidance_scale", request.guidance_scale, 7.5),
+        }
+        call = {"width": width, "height": height}
+        return self._run(TEXT_TO_IMAGE, TEXT_TO_IMAGE, request.extra, request.seed, params, call, progress)
+
+    def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
+        image = _decode(request.image, "image", "RGB")
+        width, height = request.width or image.width, request.height or image.height
+        params = {
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt,
+            "width": width,
+            "height": height,
+            "steps": self._default("steps", request.steps, 50),
+            "guidance_scale": self._default("guidance_scale", request.guidance_scale, 7.5),
+            "strength": self._default("strength", request.strength, 0.75),
+            "image_sha256": hashlib.sha256(request.image).hexdigest(),
+        }
+        call: dict[str, Any] = {"image": _resized(image, width, height), "strength": params["strength"]}
+        pipeline = IMAGE_TO_IMAGE
+        if request.mask is not None:
+            pipeline = "inpainting"
+            params["mask_sha256"] = hashlib.sha256(request.mask).hexdigest()
+            mask = _resized(_decode(request.mask, "mask", "L"), width, height)
+            call.update(mask_image=mask, width=width, height=height)
+        return self._run(IMAGE_TO_IMAGE, pipeline, request.extra, request.seed, params, call, progress)
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    def _run(
+        self,
+        task: str,
+        pipeline_kind: str,
+        extra: dict[str, Any],
+        seed: int | None,
+        params: dict[str, Any],
+        call: dict[str, Any],
+        progress: ProgressCallback | None,
+    ) -> GeneratedAsset:
+        scheduler_name, adapter_weights = self._check_extra(extra)
+        load_start = time.perf_counter()
+        was_loaded = pipeline_kind in self._pipelines
+        pipe = self._pipeline(pipeline_kind)
+        load_s = 0.0 if was_loaded else time.perf_counter() - load_start
+        import torch
+
+        scheduler_name = scheduler_name or self.config.scheduler or self._base_scheduler[0]
+        seed = secrets.randbelow(_SEED_BOUND) if seed is None else seed
+        with loading.translate_generation_errors(self.model_name or ""):
+            pipe.scheduler = build_scheduler(scheduler_name, self._base_scheduler[1], "extra.scheduler")
+            if self._loras:
+                pipe.set_adapters(list(adapter_weights), adapter_weights=list(adapter_weights.values()))
+            generate_start = time.perf_counter()
+            result = pipe(
+                prompt=params["prompt"],
+                negative_prompt=params["negative_prompt"],
+                num_inference_steps=params["steps"],
+                guidance_scale=params["guidance_scale"],
+                generator=torch.Generator("cpu").manual_seed(seed),
+                callback_on_step_end=_progress_hook(progress),
+                **call,
+            )
+            generate_s = time.perf_counter() - generate_start
+        image = result.images[0]
+        params["width"], params["height"] = image.size
+        metadata = self._metadata(task, pipe, params, seed, scheduler_name, adapter_weights)
+        flagged = getattr(result, "nsfw_content_detected", None)
+        if flagged is not None:  # only when the safety checker ran (safety_checker=true)
+            metadata["nsfw_content_detected"] = bool(flagged[0])
+        metadata["timings"] = {"load_s": round(load_s, 4), "generate_s": round(generate_s, 4)}
+        return GeneratedAsset(
+            media_type="image", data=encode_png(image, metadata), mime_type="image/png", metadata=metadata
+        )
+
+    def _pipeline(self, kind: str) -> Any:
+        """The pipeline for ``kind`` (text_to_image, image_to_image, inpainting), loaded once."""
+        if kind in self._pipelines:
+            return self._pipelines[kind]
+        if TEXT_TO_IMAGE not in self._pipelines:
+            self._pipelines[TEXT_TO_IMAGE] = self._load()
+        base = self._pipelines[TEXT_TO_IMAGE]
+        if kind != TEXT_TO_IMAGE:
+            from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
+
+            auto = AutoPipelineForInpainting if kind == "inpainting" else AutoPipelineForImage2Image
+            with (
+                loading.translate_load_errors(self.model_name or "", what=f"the {kind} pipeline"),
+                loading.quiet_progress_bars(),
+            ):
+                derived = auto.from_pipe(base)
+                self._pipelines[kind] = self._apply_memory(derived)
+        return self._pipelines[kind]
+
+    def _load(self) -> Any:
+        cfg = self.config
+        torch, _ = loading.import_torch_diffusers()
+        self._model = loading.resolve_model(
+            cfg.model_id, allow_download=cfg.allow_download, revision=cfg.revision, cache_dir=cfg.cache_dir
+        )
+        if cfg.scheduler is not None:
+            scheduler_class(cfg.scheduler, "backend.scheduler")
+        self._device = loading.resolve_device(cfg.device)
+        self._dtype = loading.resolve_dtype_name(cfg.dtype, self._device)
+        pipe = loading.load_text_to_image(
+            self._model,
+            dtype=getattr(torch, self._dtype),
+            variant=cfg.variant,
+            cache_dir=cfg.cache_dir,
+            safety_checker=cfg.safety_checker,
+        )
+        loading.load_loras(
+            pipe, self._loras, allow_download=cfg.allow_download, cache_dir=cfg.cache_dir, model=self._model.name
+        )
+        self._base_scheduler = (type(pipe.scheduler).__name__, dict(pipe.scheduler.config))
+        with loading.translate_load_errors(self._model.name, what=f"the model onto {self._device}"):
+            self._apply_memory(pipe)
+        return pipe
+
+    def _apply_memory(self, pipe: Any) -> Any:
+        cfg = self.config
+        return loading.apply_memory_options(
+            pipe,
+            device=self._device,
+            cpu_offload=cfg.cpu_offload,
+            vae_slicing=cfg.vae_slicing,
+            vae_tiling=cfg.vae_tiling,
+            attention_slicing=cfg.attention_slicing,
+        )
+
+    def _check_extra(self, extra: dict[str, Any]) -> tuple[str | None, dict[str, float]]:
+        """Validate ``request.extra`` before any work; return the scheduler and the adapter weights."""
+        unknown = sorted(set(extra) - set(REQUEST_EXTRAS))
+        if unknown:
+            raise InvalidParameterError(
+                f"extra.{unknown[0]}", f"not understood by the diffusers backend; valid keys are {list(REQUEST_EXTRAS)}"
+            )
+        scheduler = extra.get("scheduler")
+        check_scheduler_name(scheduler, "extra.scheduler")
+        if scheduler is not None:
+            loading.import_torch_diffusers()
+            scheduler_class(scheduler, "extra.scheduler")  # an unknown class name fails before loading
+        weights = {lora.name: lora.weight for lora in self._loras}
+        overrides = extra.get("lora_weights") or {}
+        if not isinstance(overrides, dict) or not set(overrides) <= set(weights):
+            raise InvalidParameterError(
+                "extra.lora_weights",
+                f"must map configured adapter names {sorted(weights)} to weights, got {overrides!r}",
+            )
+        for name, weight in overrides.items():
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+                raise InvalidParameterError(f"extra.lora_weights.{name}", f"must be a number, got {weight!r}")
+            weights[name] = float(weight)
+        return scheduler, weights
+
+    def _default(self, key: str, value: Any, fallback: Any) -> Any:
+        """``value``, else the registry default for this model, else the pipeline's usual default."""
+        if value is not None:
+            return value
+        spec = loading.default_registry().find(self.config.model_id)
+        return spec.defaults.get(key, fallback) if spec else fallback
+
+    def _size(self, width: int | None, height: int | None) -> tuple[int | None, int | None]:
+        """Width and height, from the request or the registry; ``None`` lets the pipeline choose."""
+        return self._default("width", width, None), self._default("height", height, None)
+
+    def _metadata(
+        self,
+        task: str,
+        pipe: Any,
+        params: dict[str, Any],
+        seed: int,
+        scheduler_name: str,
+        adapter_weights: dict[str, float],
+    ) -> dict[str, Any]:
+        model = self._model
+        assert model is not None
+        metadata: dict[str, Any] = {
+            "backend": self.name,
+            "model": model.name,
+            "model_source": model.source,
+            "model_revision": model.revision,
+            "task": task,
+            "params": params,
+            "seed": seed,
+            "scheduler": scheduler_name,
+            "scheduler_class": type(pipe.scheduler).__name__,
+            "pipeline": type(pipe).__name__,
+            "device": self._device,
+            "dtype": self._dtype,
+            "variant": self.config.variant,
+            "safety_checker": self.config.safety_checker,
+            "versions": loading.library_versions(),
+        }
+        if model.source.startswith(loading.BUILTIN_PREFIX):
+            from ..testing.tiny_models import BUILDER_VERSION
+
+            metadata["builder_version"] = BUILDER_VERSION
+        if self._loras:
+            metadata["loras"] = [
+                {**dataclasses.asdict(lora), "weight": adapter_weights[lora.name]} for lora in self._loras
+            ]
+        return metadata
+
+
+def _progress_hook(progress: ProgressCallback | None) -> Any:
+    if progress is None:
+        return None
+
+    def on_step_end(pipe: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
+        progress(step + 1, int(getattr(pipe, "num_timesteps", 0) or step + 1))
+        return callback_kwargs
+
+    return on_step_end
+
+
+def _decode(data: bytes, field_name: str, mode: str) -> Any:
+    from PIL import Image
+
+    decoded_size(field_name, data)  # raises InvalidParameterError naming the field when it does not decode
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert(mode)
+
+
+def _resized(image: Any, width: int, height: int) -> Any:
+    return image if image.size == (width, height) else image.resize((width, height))

@@ -1,0 +1,356 @@
+"""Local GGUF / safetensors diffusion models with stable-diffusion.cpp: text to image, image to image, inpainting.
+
+Two runtimes, one behaviour: **CLI mode** runs the ``sd-cli`` executable once per call (the model loads each
+time); **Python mode** uses stable-diffusion-cpp-python and keeps the model loaded across jobs. ``mode="auto"``
+takes sd-cli when one is found (``sd_cli_path``, PATH, or ``abstractvision sdcpp build-cli``'s build), else the
+Python package. Nothing heavy is imported until the first job.
+
+A call for ``n`` images uses sd.cpp's own batch: image ``i`` has seed ``seed + i`` exactly (the same image a
+single call with that seed gives), and each asset records its seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidParameterError
+from ..outputs.png import encode_png
+from ..registry import default_registry
+from ..types import (
+    IMAGE_TO_IMAGE,
+    TEXT_TO_IMAGE,
+    GeneratedAsset,
+    ImageEditRequest,
+    ImageGenerationRequest,
+    ProgressCallback,
+    VisionBackendCapabilities,
+)
+from ..validation import MAX_SEED
+from .base_backend import VisionBackend
+from .sdcpp_files import COMPONENTS, ModelFiles, resolve_model_files
+from .sdcpp_job import SAMPLERS, SCHEDULERS, WEIGHT_TYPES, ContextOptions, ImageJob, Runner
+
+MODES = ("auto", "cli", "python")
+REQUEST_EXTRAS = ("sampler", "scheduler")
+#: sd.cpp's own defaults, used when neither the request nor the registry sets a value
+FALLBACKS = {"width": 512, "height": 512, "steps": 20, "guidance_scale": 7.0, "strength": 0.75}
+_SEED_BOUND = 2**32  # drawn seeds stay in the range every SD tool accepts
+
+
+@dataclass
+class StableDiffusionCppBackendConfig:
+    """Options of the stable-diffusion.cpp backend (``backend.<field>`` in configs).
+
+    Args:
+        model (`str`, *optional*): registry name ("sd15-gguf", "flux1-schnell-gguf"), a model file (.gguf,
+            .safetensors, .ckpt) or a diffusers folder. A registry name brings its ``components`` too.
+        model_dir (`str`, *optional*): folder that relative model paths are read from; defaults to
+            ``$ABSTRACTVISION_MODEL_DIR``, else the current folder.
+        diffusion_model, vae, clip_l, clip_g, t5xxl, llm (`str`, *optional*): component files (FLUX: diffusion
+            model + VAE + CLIP-L + T5-XXL; Qwen Image: diffusion model + VAE + LLM). They override the registry's.
+        lora_dir (`str`, *optional*): folder of LoRA files, used from the prompt as ``<lora:NAME:WEIGHT>``.
+        threads (`int`, defaults to 0): CPU threads; 0 = half the CPUs (the binding's default), in both modes.
+        sampler (`str`, *optional*): one of ``SAMPLERS`` (default: sd.cpp's choice for the model).
+        scheduler (`str`, *optional*): sigma scheduler, one of ``SCHEDULERS`` (default: sd.cpp's choice).
+            Requests may override both with ``extra={"sampler": ..., "scheduler": ...}``.
+        flow_shift (`float`, *optional*): timestep shift of flow models (SD3, Qwen Image); default: sd.cpp's.
+        weight_type (`str`, *optional*): convert weights on load to f32, f16, bf16, q8_0, q5_0, q5_1, q4_0,
+            q4_1, q2_k ... q6_k (default: keep the file's types).
+        offload_to_cpu (`bool`, defaults to False): keep weights in RAM, move them to VRAM when needed.
+        flash_attention (`bool`, defaults to False): flash attention (less memory).
+        vae_tiling (`bool`, defaults to False): decode in tiles (large images in less memory).
+        mode (`str`, defaults to "auto"): "auto", "cli" or "python".
+        sd_cli_path (`str`, *optional*): the sd-cli executable (default: PATH, then the build-cli cache).
+        timeout_s (`float`, defaults to 600): CLI mode: stop an sd-cli call that runs longer.
+    """
+
+    model: str | None = None
+    model_dir: str | None = None
+    diffusion_model: str | None = None
+    vae: str | None = None
+    clip_l: str | None = None
+    clip_g: str | None = None
+    t5xxl: str | None = None
+    llm: str | None = None
+    lora_dir: str | None = None
+    threads: int = 0
+    sampler: str | None = None
+    scheduler: str | None = None
+    flow_shift: float | None = None
+    weight_type: str | None = None
+    offload_to_cpu: bool = False
+    flash_attention: bool = False
+    vae_tiling: bool = False
+    mode: str = "auto"
+    sd_cli_path: str | None = None
+    timeout_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidParameterError("backend.mode", f"must be one of {list(MODES)}, got {self.mode!r}")
+        if not self.model and not self.diffusion_model:
+            raise InvalidParameterError(
+                "backend.model",
+                "is required: a registry name (e.g. sd15-gguf), a .gguf/.safetensors/.ckpt file or a diffusers "
+                "folder; or set `backend.diffusion_model` with its components",
+            )
+        if type(self.threads) is not int or self.threads < 0:
+            raise InvalidParameterError("backend.threads", f"must be an integer >= 0 (0 = auto), got {self.threads!r}")
+        check_choice("backend.sampler", self.sampler, SAMPLERS)
+        check_choice("backend.scheduler", self.scheduler, SCHEDULERS)
+        if self.flow_shift is not None and (
+            isinstance(self.flow_shift, bool) or not isinstance(self.flow_shift, (int, float))
+        ):
+            raise InvalidParameterError("backend.flow_shift", f"must be a number or null, got {self.flow_shift!r}")
+        if self.weight_type is not None:
+            self.weight_type = str(self.weight_type).lower()
+            check_choice("backend.weight_type", self.weight_type, tuple(WEIGHT_TYPES))
+        if isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, (int, float)) or self.timeout_s <= 0:
+            raise InvalidParameterError("backend.timeout_s", f"must be a number of seconds > 0, got {self.timeout_s!r}")
+
+    def components(self) -> dict[str, str | None]:
+        return {role: getattr(self, role) for role in COMPONENTS}
+
+    def resolved_threads(self) -> int:
+        return self.threads or max(1, (os.cpu_count() or 2) // 2)
+
+
+class StableDiffusionCppVisionBackend(VisionBackend):
+    """Runs stable-diffusion.cpp through sd-cli or stable-diffusion-cpp-python.
+
+    Example::
+
+        config = StableDiffusionCppBackendConfig(model="~/models/sd15-q8_0.gguf", mode="python")
+        asset = VisionManager(StableDiffusionCppVisionBackend(config)).generate_image("a red fox", seed=0)
+    """
+
+    name = "sdcpp"
+
+    def __init__(self, config: StableDiffusionCppBackendConfig) -> None:
+        self.config = config
+        self._runner: Runner | None = None
+        self._files: ModelFiles | None = None
+
+    @property
+    def model_name(self) -> str | None:
+        cfg = self.config
+        spec = default_registry().find(cfg.model) if cfg.model else None
+        return spec.name if spec else (cfg.model or cfg.diffusion_model)
+
+    @property
+    def mode(self) -> str:
+        """The runtime in use ("cli" or "python"), choosing it if needed."""
+        return self._load_runner().mode
+
+    def get_capabilities(self) -> VisionBackendCapabilities:
+        return VisionBackendCapabilities(supported_tasks=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE), supports_mask=True)
+
+    def preload(self) -> None:
+        self._load_runner().load()
+
+    def unload(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+        self._runner = None
+
+    def generate_image(
+        self, request: ImageGenerationRequest, *, progress: ProgressCallback | None = None
+    ) -> GeneratedAsset:
+        return self.generate_images(request, n=1, progress=progress)[0]
+
+    def generate_images(
+        self, request: ImageGenerationRequest, *, n: int = 1, progress: ProgressCallback | None = None
+    ) -> list[GeneratedAsset]:
+        """``n`` images in one sd.cpp batch: seeds ``seed``, ``seed + 1``, ... (each recorded)."""
+        width = self._default("width", request.width)
+        height = self._default("height", request.height)
+        params = self._common_params(request, width, height)
+        return self._run(TEXT_TO_IMAGE, request.extra, request.seed, n, params, {}, progress)
+
+    def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
+        return self.edit_images(request, n=1, progress=progress)[0]
+
+    def edit_images(
+        self, request: ImageEditRequest, *, n: int = 1, progress: ProgressCallback | None = None
+    ) -> list[GeneratedAsset]:
+        """Image to image (``strength``), or inpainting when the request has a mask (white = repaint)."""
+        image = _decode(request.image, "image", "RGB")
+        width, height = request.width or image.width, request.height or image.height
+        params = self._common_params(request, width, height)
+        params["strength"] = self._default("strength", request.strength)
+        params["image_sha256"] = hashlib.sha256(request.image).hexdigest()
+        inputs: dict[str, Any] = {"init_image": _resized(image, width, height), "strength": params["strength"]}
+        if request.mask is not None:
+            params["mask_sha256"] = hashlib.sha256(request.mask).hexdigest()
+            inputs["mask"] = _resized(_decode(request.mask, "mask", "L"), width, height)
+        return self._run(IMAGE_TO_IMAGE, request.extra, request.seed, n, params, inputs, progress)
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    def _common_params(self, request: Any, width: int, height: int) -> dict[str, Any]:
+        return {
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt,
+            "width": width,
+            "height": height,
+            "steps": self._default("steps", request.steps),
+            "guidance_scale": self._default("guidance_scale", request.guidance_scale),
+        }
+
+    def _run(
+        self,
+        task: str,
+        extra: dict[str, Any],
+        seed: int | None,
+        n: int,
+        params: dict[str, Any],
+        inputs: dict[str, Any],
+        progress: ProgressCallback | None,
+    ) -> list[GeneratedAsset]:
+        sampler, scheduler = self._check_extra(extra)
+        if type(n) is not int or n < 1:
+            raise InvalidParameterError("n", f"must be an integer >= 1, got {n!r}")
+        seed = secrets.randbelow(_SEED_BOUND) if seed is None else seed
+        if seed + n - 1 > MAX_SEED:
+            raise InvalidParameterError("seed", f"seed + n - 1 must stay <= 2**63-1, got seed {seed} with n {n}")
+        runner = self._load_runner()
+        load_s = runner.load()
+        job = ImageJob(
+            prompt=params["prompt"],
+            negative_prompt=params["negative_prompt"] or "",
+            width=params["width"],
+            height=params["height"],
+            steps=params["steps"],
+            cfg_scale=float(params["guidance_scale"]),
+            seed=seed,
+            batch_count=n,
+            sampler=sampler,
+            scheduler=scheduler,
+            vae_tiling=self.config.vae_tiling,
+            flow_shift=self.config.flow_shift,
+            **inputs,
+        )
+        start = time.perf_counter()
+        images = runner.generate(job, progress)
+        generate_s = (time.perf_counter() - start) / n
+        base = self._metadata(task, runner, params, sampler, scheduler)
+        assets = []
+        for index, image in enumerate(images):
+            metadata = {**base, "seed": seed + index}
+            if n > 1:
+                metadata["batch"] = {"index": index, "size": n, "first_seed": seed}
+            metadata["timings"] = {
+                "load_s": round(load_s if index == 0 else 0.0, 4),
+                "generate_s": round(generate_s, 4),
+            }
+            assets.append(
+                GeneratedAsset(
+                    media_type="image", data=encode_png(image, metadata), mime_type="image/png", metadata=metadata
+                )
+            )
+        return assets
+
+    def _load_runner(self) -> Runner:
+        if self._runner is not None:
+            return self._runner
+        cfg = self.config
+        self._files = resolve_model_files(cfg.model, cfg.components(), cfg.model_dir)
+        options = ContextOptions(
+            files=self._files,
+            threads=cfg.resolved_threads(),
+            weight_type=cfg.weight_type,
+            lora_dir=cfg.lora_dir,
+            offload_to_cpu=cfg.offload_to_cpu,
+            flash_attention=cfg.flash_attention,
+        )
+        from .sdcpp_cli import CliRunner, find_sd_cli, require_sd_cli
+
+        sd_cli = None
+        if cfg.mode == "cli":
+            sd_cli = require_sd_cli(cfg.sd_cli_path)
+        elif cfg.mode == "auto":
+            sd_cli = find_sd_cli(cfg.sd_cli_path)
+        if sd_cli is not None:
+            self._runner = CliRunner(options, sd_cli, cfg.timeout_s)
+        else:
+            from .sdcpp_python import PythonRunner, import_binding
+
+            import_binding()  # fail now, with the install command, if the package is missing
+            self._runner = PythonRunner(options)
+        return self._runner
+
+    def _check_extra(self, extra: dict[str, Any]) -> tuple[str | None, str | None]:
+        unknown = sorted(set(extra) - set(REQUEST_EXTRAS))
+        if unknown:
+            raise InvalidParameterError(
+                f"extra.{unknown[0]}", f"not understood by the sdcpp backend; valid keys are {list(REQUEST_EXTRAS)}"
+            )
+        check_choice("extra.sampler", extra.get("sampler"), SAMPLERS)
+        scheduler = extra.get("scheduler")
+        if scheduler in SAMPLERS and scheduler not in SCHEDULERS:
+            raise InvalidParameterError(
+                "extra.scheduler",
+                f"{scheduler!r} is a sampler, not a sigma scheduler: stable-diffusion.cpp sets them apart; "
+                f"pass `extra.sampler` instead (sigma schedulers are {list(SCHEDULERS)})",
+            )
+        check_choice("extra.scheduler", scheduler, SCHEDULERS)
+        return extra.get("sampler") or self.config.sampler, extra.get("scheduler") or self.config.scheduler
+
+    def _default(self, key: str, value: Any) -> Any:
+        """``value``, else the registry default for this model, else sd.cpp's default."""
+        if value is not None:
+            return value
+        spec = default_registry().find(self.config.model) if self.config.model else None
+        return spec.defaults.get(key, FALLBACKS[key]) if spec else FALLBACKS[key]
+
+    def _metadata(
+        self, task: str, runner: Runner, params: dict[str, Any], sampler: str | None, scheduler: str | None
+    ) -> dict[str, Any]:
+        from .. import __version__
+
+        files = self._files
+        assert files is not None
+        return {
+            "backend": self.name,
+            "model": files.name,
+            "model_source": files.source,
+            "model_files": files.as_dict(),
+            "task": task,
+            "params": params,
+            "scheduler": "/".join(filter(None, (sampler or "default", scheduler))),
+            "sampler": sampler or "default",
+            "sigma_scheduler": scheduler or "default",
+            "device": "auto",  # sd.cpp runs where it was compiled for: CPU unless built with CUDA/Vulkan/Metal
+            "dtype": self.config.weight_type or "file",
+            "threads": self.config.resolved_threads(),
+            "lora_dir": self.config.lora_dir,
+            "sdcpp_mode": runner.mode,
+            "versions": {"abstractvision": __version__, **runner.versions()},
+        }
+
+
+def check_choice(field: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        raise InvalidParameterError(field, f"must be one of {list(choices)}, got {value!r}")
+
+
+def _decode(data: bytes, field_name: str, mode: str) -> Any:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.convert(mode)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InvalidParameterError(
+            field_name, f"does not decode as an image ({exc}); pass a PNG, JPEG or WebP file"
+        ) from exc
+
+
+def _resized(image: Any, width: int, height: int) -> Any:
+    return image if image.size == (width, height) else image.resize((width, height))

@@ -1,0 +1,109 @@
+"""``abstractvision run [overrides]``: compose the config, expand the sweep, run (or resume) it.
+
+The command parses Hydra's override syntax itself and composes with Hydra's compose API (not
+``hydra.main``), once per combination of config-group options; ``--help``, ``--cfg job``,
+``--config-dir`` and ``-m`` behave as Hydra users expect. Without any override other than ``run.*``
+settings it runs ``+experiment=quickstart``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from ..pipeline.config import RunConfig
+    from ..pipeline.runner import RunSummary
+
+QUICKSTART = "+experiment=quickstart"
+_HELP_GROUPS = ("backend", "model", "task", "sweep", "run", "experiment")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        add_help=False,
+        help="run a sweep of jobs from Hydra configs and overrides (resumable)",
+        description="Run the jobs described by the config and KEY=VALUE overrides, e.g. "
+        "abstractvision run prompt='a red fox' 'seed=range(0,4)' guidance_scale=5,7.5",
+    )
+    parser.add_argument("-h", "--help", action="store_true", help="show config groups, parameters and exit")
+    parser.add_argument("--cfg", choices=["job"], help="print the composed config(s) and exit")
+    parser.add_argument("--config-dir", "-cd", action="append", default=[], help="extra config folder (repeatable)")
+    parser.add_argument("-m", "--multirun", action="store_true", help="accepted for Hydra habits; sweeps always run")
+    parser.set_defaults(func=run, accepts_extra=True, parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..pipeline.compose import load_run_config
+
+    overrides = list(args.extra)
+    flags = [o for o in overrides if o.startswith("-")]
+    if flags:
+        raise InvalidParameterError(flags[0], "unknown option of `abstractvision run`; see `abstractvision run --help`")
+    if args.help:
+        print_help(args.parser, args.config_dir)
+        return 0
+    if all(o.lstrip("+~").startswith("run.") for o in overrides):
+        overrides.insert(0, QUICKSTART)
+    config = load_run_config(overrides, args.config_dir)
+    if args.cfg == "job":
+        print_configs(config)
+        return 0
+    from ..pipeline.runner import Runner
+
+    summary = Runner(config, argv=["run", *overrides]).run()
+    if not config.run.dry_run:
+        print_summary(summary)
+    return summary.exit_code
+
+
+def print_configs(config: RunConfig) -> None:
+    import yaml
+
+    combinations = config.combinations
+    for index, combination in enumerate(combinations):
+        if len(combinations) > 1:
+            choices = " ".join(f"{k}={v}" for k, v in combination.choices.items())
+            print(f"# combination {index + 1}/{len(combinations)}: {choices}")
+        print(yaml.safe_dump(dict(combination.config), sort_keys=False, allow_unicode=True).rstrip())
+
+
+def print_summary(s: RunSummary) -> None:
+    rate = f", {s.done / s.elapsed_s:.2f} jobs/s" if s.done and s.elapsed_s else ""
+    redone = f" ({s.redone} redone: missing or corrupt)" if s.redone else ""
+    print(
+        f"{s.run_dir}: {s.jobs} jobs: {s.done} done now, {s.already_done} already done{redone}, "
+        f"{s.failed} failed in {s.elapsed_s:.1f} s{rate}"
+    )
+    for failure in s.failures:
+        print(
+            f"  failed {failure['job_id']} ({failure['attempts']} attempts): "
+            f"{failure['error_type']}: {failure['error']}"
+        )
+    if s.interrupted:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+    elif s.failed:
+        print("some jobs failed: run the same command again to retry them", file=sys.stderr)
+
+
+def print_help(parser: argparse.ArgumentParser, config_dirs: list[str]) -> None:
+    from ..pipeline.compose import group_options
+    from ..pipeline.params import PARAMS
+
+    parser.print_help()
+    print("\n== Configuration groups ==\nCompose your configuration from those groups (group=option, a,b to sweep)\n")
+    dirs = [Path(d).expanduser() for d in config_dirs]
+    for group in _HELP_GROUPS:
+        prefix = "+" if group == "experiment" else ""
+        print(f"{prefix}{group}: {', '.join(group_options(group, dirs))}")
+    print(f"\n== Parameters ==\n{', '.join(PARAMS)}")
+    print(
+        "\nSweeps: key=a,b  key=range(0,8[,step])  key=choice(a,b)  model=glob(tiny*)  sweep.zip.key=a,b  "
+        "sweep.file=prompts.txt\nWithout overrides (or with run.* only) the quickstart experiment runs. "
+        "Docs: docs/configuration.md, docs/sweeps.md"
+    )

@@ -1,0 +1,197 @@
+"""From command-line overrides to a typed ``RunConfig``: the only module that touches Hydra's configs.
+
+Overrides are split three ways:
+
+* config-group choices (``model=a,b``, ``+experiment=x``, ``task=glob(*image*)``): Hydra composes the
+  config once per combination of them;
+* generation parameters (``seed=range(0,4)``, ``prompt="a fox"``) and ``sweep.*`` keys: they become sweep
+  axes on plain data, replacing the sweep config's axis of the same name, and are never composed;
+* everything else (``run.retries=3``, ``backend.device=cpu``): passed to every compose as is.
+
+Planning a million jobs therefore composes a handful of times, never a million.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidParameterError
+from ..registry import CONFIG_DIR, ModelSpec
+from .config import Combination, RunConfig, RunSettings, SweepSpec
+from .params import PARAMS
+from .sweep import _parser, sweep_values
+
+CONFIG_NAME = "config"
+GROUPS = ("backend", "model", "task", "sweep", "run", "experiment")
+_UNSWEEPABLE_GROUPS = ("run",)
+
+
+def group_options(group: str, config_dirs: Sequence[Path] = ()) -> list[str]:
+    """The options of config group ``group`` in the package's and the user's config folders."""
+    names = {p.stem for d in (CONFIG_DIR, *config_dirs) for p in (Path(d) / group).glob("*.yaml")}
+    return sorted(names)
+
+
+def load_run_config(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) -> RunConfig:
+    """Compose the run described by ``overrides`` (Hydra syntax) into a ``RunConfig``."""
+    dirs = tuple(_config_dir(d) for d in config_dirs)
+    group_axes, passthrough, axes = _split(overrides, dirs)
+    combinations = []
+    for choice in itertools.product(*(values for _, _, values in group_axes)):
+        group_overrides = [f"{prefix}{key}={value}" for (prefix, key, _), value in zip(group_axes, choice, strict=True)]
+        config = compose_config([*passthrough, *group_overrides], dirs)
+        choices = {key: str(value) for (_, key, _), value in zip(group_axes, choice, strict=True)}
+        combinations.append(_combination(config, choices, axes))
+    run = RunSettings.from_mapping(combinations[0].config["run"])
+    return RunConfig(tuple(combinations), run, dirs)
+
+
+def compose_config(overrides: Sequence[str], config_dirs: Sequence[Path] = ()) -> dict[str, Any]:
+    """One Hydra compose of the root config, as plain data (interpolations resolved)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    search = [f"hydra.searchpath=[{','.join(f'file://{d}' for d in config_dirs)}]"] if config_dirs else []
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+            cfg = compose(CONFIG_NAME, overrides=[*overrides, *search])
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise _composition_error(exc) from None
+
+
+def _split(
+    overrides: Sequence[str], config_dirs: Sequence[Path]
+) -> tuple[list[tuple[str, str, list[Any]]], list[str], dict[str, tuple[str, Any]]]:
+    """``(group axes, passthrough overrides, parameter axes)``; an axis is ``(where, raw value)``."""
+    group_axes: list[tuple[str, str, list[Any]]] = []
+    passthrough: list[str] = []
+    axes: dict[str, tuple[str, Any]] = {}
+    for override in _parse(overrides):
+        key = override.key_or_group
+        text = override.input_line.split("=", 1)[1] if "=" in override.input_line else ""
+        is_group = key in GROUPS or bool(group_options(key, config_dirs))
+        if is_group and override.package is None and not override.is_delete():
+            prefix = override.input_line.split(key, 1)[0]
+            group_axes.append((prefix, key, _group_values(key, override, config_dirs)))
+        elif key in PARAMS:
+            axes[f"grid.{key}"] = (key, text)
+        elif key.startswith("sweep."):
+            axes[_sweep_slot(key)] = (key, text)
+        elif override.is_sweep_override():
+            raise InvalidParameterError(
+                key, "only generation parameters and config groups can be swept; give one value"
+            )
+        else:
+            passthrough.append(override.input_line)
+    return group_axes, passthrough, axes
+
+
+def _parse(overrides: Sequence[str]) -> list[Any]:
+    from hydra.errors import HydraException
+
+    parsed = []
+    for line in overrides:
+        try:
+            parsed.append(_parser().parse_override(line))
+        except HydraException as exc:
+            key = re.split(r"[=]", line.lstrip("+~"), maxsplit=1)[0]
+            first = str(exc).splitlines()[0]
+            raise InvalidParameterError(
+                key, f"malformed override {line!r}: {first} (quote values with spaces)"
+            ) from None
+    return parsed
+
+
+def _group_values(key: str, override: Any, config_dirs: Sequence[Path]) -> list[Any]:
+    from hydra.core.override_parser.types import Glob
+
+    options = group_options(key, config_dirs)
+    value = override.value()
+    if isinstance(value, Glob):
+        values = value.filter(options)
+    elif override.is_sweep_override():
+        values = list(sweep_values(key, value))
+    else:
+        values = [override.get_value_element_as_str()]
+    if not values:
+        raise InvalidParameterError(key, f"the sweep {override.input_line!r} selects no option; options are {options}")
+    if len(values) > 1 and key in _UNSWEEPABLE_GROUPS:
+        raise InvalidParameterError(key, "cannot be swept: one run has one set of run settings")
+    for value in values:
+        if str(value) not in options:
+            raise InvalidParameterError(key, f"unknown option {value!r}; valid options are {options}")
+    return values
+
+
+def _sweep_slot(key: str) -> str:
+    """``sweep.grid.seed``/``sweep.seed`` -> ``grid.seed``; ``sweep.zip.prompt`` -> ``zip.prompt``; ``sweep.file``."""
+    parts = key.split(".")
+    if parts == ["sweep", "file"]:
+        return "file"
+    if len(parts) == 3 and parts[1] in ("grid", "zip") and parts[2] in PARAMS:
+        return f"{parts[1]}.{parts[2]}"
+    if len(parts) == 2 and parts[1] in PARAMS:
+        return f"grid.{parts[1]}"
+    raise InvalidParameterError(
+        key, f"unknown sweep key; use sweep.grid.<param>, sweep.zip.<param> or sweep.file (params: {list(PARAMS)})"
+    )
+
+
+def _combination(config: dict[str, Any], choices: dict[str, str], axes: dict[str, tuple[str, Any]]) -> Combination:
+    sweep = config.setdefault("sweep", {})
+    grid, paired = dict(sweep.get("grid") or {}), dict(sweep.get("zip") or {})
+    for slot, (_, text) in axes.items():
+        if slot == "file":
+            sweep["file"] = text
+            continue
+        kind, name = slot.split(".", 1)
+        grid.pop(name, None)
+        paired.pop(name, None)
+        (grid if kind == "grid" else paired)[name] = text
+    sweep["grid"], sweep["zip"] = grid, paired
+    unknown = sorted(set(sweep) - {"grid", "zip", "file"})
+    if unknown:
+        raise InvalidParameterError(f"sweep.{unknown[0]}", "unknown sweep key; valid keys are grid, zip and file")
+    backend = dict(config["backend"])
+    name = backend.pop("name", None)
+    if not name:
+        raise InvalidParameterError("backend.name", "missing; the backend config must say which backend it is")
+    params = {k: v for k, v in config.items() if k not in ("backend", "model", "task", "sweep", "run")}
+    unknown = sorted(set(params) - set(PARAMS))
+    if unknown:
+        raise InvalidParameterError(unknown[0], f"unknown parameter; valid parameters are {list(PARAMS)}")
+    return Combination(
+        choices=choices,
+        backend=str(name),
+        backend_options=backend,
+        model=ModelSpec.from_mapping(config["model"], origin=f"model={choices.get('model', config['model']['name'])}"),
+        task=str(config["task"]["name"]),
+        params=params,
+        sweep=SweepSpec(grid=grid, zip=paired, file=sweep.get("file")),
+        config=config,
+    )
+
+
+def _config_dir(path: str | Path) -> Path:
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise InvalidParameterError("--config-dir", f"{str(path)!r} is not a folder; point it at your config folder")
+    return folder
+
+
+def _composition_error(exc: Exception) -> InvalidParameterError:
+    message = str(exc).split("\nConfig search path", 1)[0].strip()
+    match = re.search(r"Could not override '([^']+)'", message) or re.search(r"Key '([^']+)'", message)
+    if match:
+        key = match.group(1)
+        return InvalidParameterError(
+            key, f"unknown config key: {' '.join(message.split())} (see docs/configuration.md)"
+        )
+    return InvalidParameterError("overrides", message)

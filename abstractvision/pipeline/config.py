@@ -1,0 +1,111 @@
+"""The typed run configuration: what ``compose`` turns Hydra's DictConfig into, once, at the edge.
+
+Nothing below this module sees a DictConfig. ``RunConfig.config_hash()`` names the default run folder,
+so running the same command again finds (and resumes) the same run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidParameterError
+from ..registry import ModelSpec
+from .jobs import canonical_json
+
+_SECRET = re.compile(r"key|token|secret|password", re.IGNORECASE)
+VERIFY_MODES = ("sha256", "exists")
+
+
+def redact(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` without secrets (API keys, tokens): they never reach the manifest, hashes or logs."""
+    return {k: ("<redacted>" if _SECRET.search(k) and v else v) for k, v in options.items()}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The ``run`` group: how jobs are executed (never what they are, except ``base_seed``)."""
+
+    dir: str | None = None
+    root: str = "runs"
+    base_seed: int = 0
+    retries: int = 2
+    retry_delay_s: float = 1.0
+    concurrency: int = 1
+    dry_run: bool = False
+    sample: int = 5
+    progress: bool = True
+    verify: str = "sha256"
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> RunSettings:
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        for key in data:
+            if key not in known:
+                raise InvalidParameterError(f"run.{key}", f"unknown run setting; valid settings are {sorted(known)}")
+        settings = cls(**data)
+        for name in ("base_seed", "retries", "concurrency", "sample"):
+            value = getattr(settings, name)
+            minimum = 1 if name == "concurrency" else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise InvalidParameterError(f"run.{name}", f"must be an integer >= {minimum}, got {value!r}")
+        if settings.verify not in VERIFY_MODES:
+            raise InvalidParameterError("run.verify", f"must be one of {list(VERIFY_MODES)}, got {settings.verify!r}")
+        return settings
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """The ``sweep`` group: raw axis values (lists or override-grammar strings), expanded by the planner."""
+
+    grid: Mapping[str, Any] = field(default_factory=dict)
+    zip: Mapping[str, Any] = field(default_factory=dict)
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class Combination:
+    """One composed config: one option per config group, its parameters and its sweep."""
+
+    choices: Mapping[str, str]
+    backend: str
+    backend_options: Mapping[str, Any]
+    model: ModelSpec
+    task: str
+    params: Mapping[str, Any]
+    sweep: SweepSpec
+    config: Mapping[str, Any]
+    """The whole composed config as plain data (printed by ``--cfg job``; secrets included, never stored)."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    combinations: tuple[Combination, ...]
+    run: RunSettings
+    config_dirs: tuple[Path, ...] = ()
+
+    def identity(self) -> list[dict[str, Any]]:
+        """What defines the run's jobs: every combination's config, less execution settings and secrets."""
+        identity = []
+        for combination in self.combinations:
+            config = dict(combination.config)
+            config["backend"] = redact(config.get("backend", {}))
+            config["run"] = {"base_seed": self.run.base_seed}
+            identity.append(config)
+        return identity
+
+    def config_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.identity()).encode()).hexdigest()[:10]
+
+    def run_dir(self) -> Path:
+        """``run.dir``, or ``<run.root>/<models>-<config hash>``."""
+        if self.run.dir:
+            return Path(self.run.dir)
+        models = list(dict.fromkeys(c.model.name for c in self.combinations))
+        label = "+".join(models) if len(models) <= 3 else f"{models[0]}+{len(models) - 1}-models"
+        return Path(self.run.root) / f"{label}-{self.config_hash()}"

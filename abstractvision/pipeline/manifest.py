@@ -1,0 +1,294 @@
+"""The run manifest: one SQLite file per run, the single source of truth, written by one process.
+
+The schema is a stable interface, documented in ``docs/manifest.md`` and built by named migrations
+(each applied in the same transaction that records it). ``atomic()`` nests through SAVEPOINTs. A job
+becomes ``done`` in the one transaction that records its output file and that file's SHA-256, and
+the runner calls it only after the file has been written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import RunError
+
+STATUSES = ("pending", "running", "done", "failed")
+_MIGRATIONS: dict[str, Callable[[sqlite3.Connection], None]] = {}
+
+
+def migration(name: str) -> Callable[[Callable[[sqlite3.Connection], None]], Callable[[sqlite3.Connection], None]]:
+    """Register a schema migration under a unique name; they run in registration order."""
+
+    def register(function: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+        if name in _MIGRATIONS:
+            raise ValueError(f"migration {name!r} is registered twice (known: {list(_MIGRATIONS)})")
+        _MIGRATIONS[name] = function
+        return function
+
+    return register
+
+
+@migration("0001_initial")
+def _initial(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """CREATE TABLE jobs (
+            job_id TEXT PRIMARY KEY,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'running', 'done', 'failed')),
+            backend TEXT NOT NULL,
+            model TEXT NOT NULL,
+            task TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            params TEXT NOT NULL,
+            inputs TEXT,
+            group_key TEXT NOT NULL,
+            plan INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            output TEXT,
+            sha256 TEXT,
+            error TEXT,
+            error_type TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL,
+            duration_s REAL,
+            load_s REAL,
+            generate_s REAL
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE plans (
+            plan INTEGER PRIMARY KEY,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            jobs INTEGER,
+            config TEXT NOT NULL,
+            argv TEXT
+        )"""
+    )
+    conn.execute(
+        "CREATE TABLE groups (group_key TEXT PRIMARY KEY, backend TEXT NOT NULL, model TEXT NOT NULL, options TEXT)"
+    )
+
+
+class Manifest:
+    """A run's ``manifest.sqlite`` (``":memory:"`` for tests)."""
+
+    def __init__(self, path: str | Path = ":memory:", *, readonly: bool = False) -> None:
+        self.path = str(path)
+        try:
+            if readonly:
+                self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+            else:
+                self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self.conn.execute("PRAGMA busy_timeout=5000")
+                self.migrate()
+            self.conn.execute("SELECT count(*) FROM jobs").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise RunError(f"{self.path} is not an AbstractVision manifest ({exc}); use another run.dir") from None
+        self.conn.row_factory = sqlite3.Row
+        self._depth = 0
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """A transaction; nested calls become SAVEPOINTs. Rolls back and re-raises on error."""
+        if self._depth == 0:
+            self.conn.execute("BEGIN IMMEDIATE")
+        else:
+            self.conn.execute(f"SAVEPOINT sp{self._depth}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self.conn.execute("ROLLBACK")
+            else:
+                self.conn.execute(f"ROLLBACK TO sp{self._depth}")
+                self.conn.execute(f"RELEASE sp{self._depth}")
+            raise
+        self._depth -= 1
+        self.conn.execute("COMMIT" if self._depth == 0 else f"RELEASE sp{self._depth}")
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded; returns their names."""
+        self.conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+        done = {row[0] for row in self.conn.execute("SELECT name FROM migrations")}
+        applied = []
+        for name, function in _MIGRATIONS.items():
+            if name in done:
+                continue
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                function(self.conn)
+                self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+            applied.append(name)
+        return applied
+
+    # -- planning ---------------------------------------------------------------------------------
+
+    def start_plan(self, config: dict[str, Any], argv: list[str] | None = None) -> int:
+        with self.atomic():
+            cursor = self.conn.execute(
+                "INSERT INTO plans (started_at, config, argv) VALUES (?, ?, ?)",
+                (time.time(), json.dumps(config, sort_keys=True, default=str), json.dumps(argv or [])),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def finish_plan(self, plan: int, jobs: int) -> None:
+        with self.atomic():
+            self.conn.execute("UPDATE plans SET finished_at = ?, jobs = ? WHERE plan = ?", (time.time(), jobs, plan))
+
+    def add_group(self, group_key: str, backend: str, model: str, options: dict[str, Any]) -> None:
+        with self.atomic():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO groups VALUES (?, ?, ?, ?)",
+                (group_key, backend, model, json.dumps(options, sort_keys=True, default=str)),
+            )
+
+    def add_jobs(self, rows: Iterable[tuple[Any, ...]], plan: int, batch_size: int = 20_000) -> int:
+        """Insert planned jobs, or mark existing ones as part of ``plan``; returns how many rows were given.
+
+        ``rows`` are ``(job_id, backend, model, task, seed, params, inputs, group_key, seq)``.
+        """
+        sql = (
+            "INSERT INTO jobs (job_id, backend, model, task, seed, params, inputs, group_key, seq, plan, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (job_id) DO UPDATE SET plan = excluded.plan, seq = excluded.seq, "
+            "group_key = excluded.group_key, inputs = excluded.inputs"
+        )
+        total, now, batch = 0, time.time(), []
+        for row in rows:
+            batch.append((*row, plan, now))
+            if len(batch) >= batch_size:
+                total += self._insert(sql, batch)
+                batch = []
+        return total + self._insert(sql, batch)
+
+    def _insert(self, sql: str, batch: list[tuple[Any, ...]]) -> int:
+        with self.atomic():
+            self.conn.executemany(sql, batch)
+        return len(batch)
+
+    # -- execution ----------------------------------------------------------------------------------
+
+    def reset_running(self) -> int:
+        """Jobs left ``running`` by a runner that died go back to ``pending``."""
+        with self.atomic():
+            return self.conn.execute("UPDATE jobs SET status = 'pending' WHERE status = 'running'").rowcount
+
+    def done_outputs(self, plan: int) -> Iterator[tuple[str, str | None, str | None]]:
+        """``(job_id, output, sha256)`` of the plan's done jobs."""
+        sql = "SELECT job_id, output, sha256 FROM jobs WHERE plan = ? AND status = 'done'"
+        for row in self.conn.execute(sql, (plan,)).fetchall():
+            yield tuple(row)
+
+    def mark_redo(self, job_ids: Iterable[str]) -> int:
+        ids = [(job_id,) for job_id in job_ids]
+        with self.atomic():
+            self.conn.executemany(
+                "UPDATE jobs SET status = 'pending', output = NULL, sha256 = NULL WHERE job_id = ?", ids
+            )
+        return len(ids)
+
+    def todo(self, plan: int, group_key: str, page: int = 500) -> Iterator[sqlite3.Row]:
+        """The plan's jobs of one backend group not done yet, in the order they were first planned.
+
+        Read a page at a time along the rowid (no extra index to maintain while planning a million
+        jobs), so that the caller may update jobs in between.
+        """
+        sql = (
+            "SELECT rowid, job_id, group_key, task, params, inputs FROM jobs "
+            "WHERE rowid > ? AND plan = ? AND group_key = ? AND status != 'done' ORDER BY rowid LIMIT ?"
+        )
+        after = 0
+        while True:
+            rows = self.conn.execute(sql, (after, plan, group_key, page)).fetchall()
+            yield from rows
+            if len(rows) < page:
+                return
+            after = rows[-1]["rowid"]
+
+    def count_todo(self, plan: int) -> int:
+        sql = "SELECT count(*) FROM jobs WHERE plan = ? AND status != 'done'"
+        return int(self.conn.execute(sql, (plan,)).fetchone()[0])
+
+    def mark_running(self, job_id: str) -> None:
+        with self.atomic():
+            self.conn.execute(
+                "UPDATE jobs SET status = 'running', started_at = ?, error = NULL, error_type = NULL WHERE job_id = ?",
+                (time.time(), job_id),
+            )
+
+    def mark_done(self, job_id: str, output: str, sha256: str, attempts: int, timings: dict[str, Any]) -> None:
+        """Record the output (already written) and mark the job done, in one transaction."""
+        with self.atomic():
+            self.conn.execute(
+                "UPDATE jobs SET status = 'done', output = ?, sha256 = ?, attempts = attempts + ?, finished_at = ?, "
+                "duration_s = ?, load_s = ?, generate_s = ? WHERE job_id = ?",
+                (output, sha256, attempts, time.time(), *_timings(timings), job_id),
+            )
+
+    def mark_failed(self, job_id: str, error: BaseException, attempts: int, duration_s: float) -> None:
+        with self.atomic():
+            self.conn.execute(
+                "UPDATE jobs SET status = 'failed', error = ?, error_type = ?, attempts = attempts + ?, "
+                "finished_at = ?, duration_s = ? WHERE job_id = ?",
+                (str(error) or repr(error), type(error).__name__, attempts, time.time(), duration_s, job_id),
+            )
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for status, count in self.conn.execute("SELECT status, count(*) FROM jobs GROUP BY status"):
+            counts[status] = count
+        return {"total": sum(counts.values()), **counts}
+
+    def failures(self, limit: int = 20) -> list[dict[str, Any]]:
+        sql = "SELECT job_id, error_type, error, attempts FROM jobs WHERE status = 'failed' ORDER BY seq LIMIT ?"
+        return [dict(row) for row in self.conn.execute(sql, (limit,))]
+
+    def throughput(self) -> dict[str, float | None]:
+        """Seconds from the first start to the last finish of done jobs, and jobs per second over it."""
+        row = self.conn.execute(
+            "SELECT min(started_at), max(finished_at), count(*), avg(duration_s) FROM jobs WHERE status = 'done'"
+        ).fetchone()
+        first, last, done, mean = row[0], row[1], row[2], row[3]
+        span = (last - first) if first is not None and last is not None else None
+        return {
+            "elapsed_s": span,
+            "jobs_per_s": (done / span) if span else None,
+            "mean_job_s": mean,
+        }
+
+    def export_jsonl(self, path: str | Path) -> int:
+        """Every job as one JSON object per line (``params`` and ``inputs`` decoded); returns the count."""
+        count = 0
+        with open(path, "w", encoding="utf-8") as handle:
+            for row in self.conn.execute("SELECT * FROM jobs ORDER BY plan, seq"):
+                record = dict(row)
+                record["params"] = json.loads(record["params"])
+                record["inputs"] = json.loads(record["inputs"]) if record["inputs"] else {}
+                handle.write(json.dumps(record, sort_keys=True) + "\n")
+                count += 1
+        return count
+
+
+def _timings(timings: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return timings.get("duration_s"), timings.get("load_s"), timings.get("generate_s")

@@ -1,0 +1,292 @@
+"""The runner: plan, record in the manifest, execute group by group, resume.
+
+Order of work: validate everything and build the backends (no weights loaded), and only then touch
+the run folder: lock it, record the plan, check finished outputs, run what is left. Each backend
+group (backend + options + model) loads once, runs all of its jobs, and unloads. The runner never
+imports torch; backends do, when they load.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..backends.base_backend import VisionBackend
+from ..errors import RunError
+from ..outputs.writer import OUTPUTS_DIR, file_sha256, write_job_outputs
+from ..registry import ModelSpec
+from .config import RunConfig, redact
+from .execute import JobFailed, JobResult, JobSpec, run_job
+from .executors import make_executor
+from .lock import LOCK_FILE, RunLock
+from .manifest import Manifest
+from .plan import BackendGroup, Plan
+
+MANIFEST_FILE = "manifest.sqlite"
+BackendFactory = Callable[[str, str, Mapping[str, Any]], VisionBackend]
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    run_dir: Path
+    jobs: int = 0
+    already_done: int = 0
+    redone: int = 0
+    done: int = 0
+    failed: int = 0
+    interrupted: bool = False
+    elapsed_s: float = 0.0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 130 if self.interrupted else (1 if self.failed else 0)
+
+
+class Runner:
+    """Run ``config``; ``backend_factory`` defaults to ``backends.factory.create_backend``."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        argv: list[str] | None = None,
+        backend_factory: BackendFactory | None = None,
+        out: TextIO | None = None,
+    ) -> None:
+        self.config = config
+        self.settings = config.run
+        self.argv = argv
+        self.out = out or sys.stdout
+        self.stop = threading.Event()
+        if backend_factory is None:
+            from ..backends.factory import create_backend
+
+            backend_factory = create_backend
+        self._factory = backend_factory
+
+    def run(self) -> RunSummary:
+        plan = Plan(self.config)
+        run_dir = self.config.run_dir()
+        backends = self._backends(plan)
+        if self.settings.dry_run:
+            return self._dry_run(plan, run_dir)
+        check_run_dir(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with RunLock(run_dir):
+            manifest = Manifest(run_dir / MANIFEST_FILE)
+            try:
+                return self._run(plan, run_dir, manifest, backends)
+            finally:
+                manifest.close()
+
+    # -- steps --------------------------------------------------------------------------------------------
+
+    def _backends(self, plan: Plan) -> dict[str, VisionBackend]:
+        """One backend per group, created but not loaded; refuses tasks a backend cannot do."""
+        backends = {}
+        for key, group in plan.groups.items():
+            backend = self._factory(group.backend, _model_argument(group.model), dict(group.options))
+            capabilities = backend.get_capabilities()
+            for task in sorted(plan.tasks(key)):
+                if not capabilities.supports(task):
+                    raise backend.unsupported(task)
+            backends[key] = backend
+        return backends
+
+    def _dry_run(self, plan: Plan, run_dir: Path) -> RunSummary:
+        sample, distinct = [], set()
+        for job in plan.jobs():
+            distinct.add(job.job_id)
+            if len(sample) < self.settings.sample:
+                sample.append(job)
+        print(
+            f"dry run: {len(distinct)} jobs ({plan.size() - len(distinct)} duplicates collapsed) in "
+            f"{len(plan.groups)} backend group(s); run dir {run_dir}; nothing written, no model loaded",
+            file=self.out,
+        )
+        for job in sample:
+            identity = json.loads(job.identity)
+            params = json.dumps(identity["params"], ensure_ascii=False, sort_keys=True)
+            print(f"  {job.job_id}  {job.model}  {job.task}  seed={job.seed}  {params}", file=self.out)
+        if len(distinct) > len(sample):
+            print(f"  ... and {len(distinct) - len(sample)} more", file=self.out)
+        return RunSummary(run_dir, jobs=len(distinct))
+
+    def _run(self, plan: Plan, run_dir: Path, manifest: Manifest, backends: dict[str, VisionBackend]) -> RunSummary:
+        start = time.perf_counter()
+        manifest.reset_running()
+        _remove_temp_files(run_dir / OUTPUTS_DIR)
+        plan_id = manifest.start_plan({"combinations": self.config.identity()}, self.argv)
+        for group in plan.groups.values():
+            manifest.add_group(group.key, group.backend, group.model.name, redact(group.options))
+        jobs = manifest.add_jobs((job.row(seq) for seq, job in enumerate(plan.jobs())), plan_id)
+        summary = RunSummary(run_dir)
+        summary.redone = manifest.mark_redo(self._broken_outputs(manifest, plan_id, run_dir))
+        todo = manifest.count_todo(plan_id)
+        summary.jobs = jobs
+        summary.already_done = jobs - todo
+        with _progress(todo, self.settings.progress) as bar, self._stop_on_signals():
+            for key in sorted(plan.groups):
+                if self.stop.is_set():
+                    break
+                self._run_group(plan.groups[key], backends[key], manifest, plan_id, run_dir, summary, bar)
+        summary.interrupted = self.stop.is_set() and manifest.count_todo(plan_id) > 0
+        manifest.finish_plan(plan_id, jobs)
+        summary.failures = manifest.failures()
+        summary.elapsed_s = time.perf_counter() - start
+        return summary
+
+    def _broken_outputs(self, manifest: Manifest, plan_id: int, run_dir: Path) -> Iterator[str]:
+        """Done jobs whose file is missing or (with ``run.verify=sha256``) does not match its SHA-256."""
+        full = self.settings.verify == "sha256"
+        for job_id, output, sha256 in manifest.done_outputs(plan_id):
+            path = run_dir / output if output else None
+            if path is None or not path.is_file() or (full and file_sha256(path) != sha256):
+                log.warning("job %s: output %s is missing or corrupt; it will be redone", job_id, output)
+                yield job_id
+
+    def _run_group(
+        self,
+        group: BackendGroup,
+        backend: VisionBackend,
+        manifest: Manifest,
+        plan_id: int,
+        run_dir: Path,
+        summary: RunSummary,
+        bar: Any,
+    ) -> None:
+        settings = self.settings
+
+        def items() -> Iterator[JobSpec]:
+            for row in manifest.todo(plan_id, group.key):
+                if self.stop.is_set():
+                    return
+                manifest.mark_running(row["job_id"])
+                yield JobSpec.from_row(row)
+
+        def work(job: JobSpec) -> JobResult:
+            return run_job(
+                backend,
+                group.model,
+                job,
+                retries=settings.retries,
+                retry_delay_s=settings.retry_delay_s,
+                stop=self.stop,
+            )
+
+        try:
+            for job, outcome in make_executor(settings.concurrency).map(work, items()):
+                self._record(job, outcome, manifest, run_dir, summary)
+                bar.update(1)
+        finally:
+            backend.unload()
+
+    def _record(self, job: JobSpec, outcome: Any, manifest: Manifest, run_dir: Path, summary: RunSummary) -> None:
+        if isinstance(outcome, JobFailed):
+            log.warning("job %s failed after %d attempt(s): %s", job.job_id, outcome.attempts, outcome.error)
+            manifest.mark_failed(job.job_id, outcome.error, outcome.attempts, 0.0)
+            summary.failed += 1
+            return
+        if isinstance(outcome, BaseException):
+            manifest.mark_failed(job.job_id, outcome, 1, 0.0)
+            summary.failed += 1
+            return
+        written = write_job_outputs(run_dir, job.job_id, job.identity, outcome.assets, {"inputs": dict(job.inputs)})
+        timings = dict(outcome.assets[0].metadata.get("timings") or {})
+        timings["duration_s"] = outcome.duration_s
+        manifest.mark_done(job.job_id, written.output, written.sha256, outcome.attempts, timings)
+        summary.done += 1
+
+    # -- Ctrl-C -----------------------------------------------------------------------------------------
+
+    def _stop_on_signals(self) -> _SignalGuard:
+        return _SignalGuard(self.stop, self.out)
+
+
+class _SignalGuard:
+    """First Ctrl-C (or SIGTERM): finish the current job, then stop. A second Ctrl-C aborts at once."""
+
+    def __init__(self, stop: threading.Event, out: TextIO) -> None:
+        self.stop, self.out = stop, out
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _SignalGuard:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.stop.set()
+        print("\nstopping after the current job (Ctrl-C again to abort now)", file=sys.stderr)
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Refuse a run dir that is a file, or a non-empty folder that is not a run."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunError(f"run.dir {str(run_dir)!r} is a file, not a folder; pick another run.dir")
+    manifest = run_dir / MANIFEST_FILE
+    if manifest.is_file() and _header(manifest) != b"SQLite format 3\x00":
+        raise RunError(f"{manifest} is not an AbstractVision manifest (not SQLite); use another run.dir")
+    if run_dir.is_dir() and not manifest.exists():
+        others = [p.name for p in run_dir.iterdir() if p.name != LOCK_FILE]
+        if others:
+            raise RunError(
+                f"run.dir {str(run_dir)!r} holds other files ({', '.join(sorted(others)[:3])}) and no "
+                f"{MANIFEST_FILE}; it is not a run folder, so pick a new or empty run.dir"
+            )
+
+
+def _header(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(16)
+
+
+def _model_argument(spec: ModelSpec) -> str:
+    """The registry name when it means the same weights (what servers and backends know), else the source."""
+    from ..registry import default_registry
+
+    known = default_registry().find(spec.name)
+    return spec.name if known is not None and known.source == spec.source else spec.source
+
+
+def _remove_temp_files(folder: Path) -> None:
+    """Half-written files of a runner that was killed (we hold the lock, so nobody is writing)."""
+    if folder.is_dir():
+        for temp in folder.glob(".*.tmp"):
+            temp.unlink(missing_ok=True)
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled or total == 0:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="job", desc="jobs", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)

@@ -1,0 +1,134 @@
+"""Video routes, mounted when the backend can make video.
+
+Asynchronous, as OpenAI's ``/v1/videos``: ``POST /v1/videos`` answers a job (``id``, ``status``),
+``GET /v1/videos/{id}`` reports it (``queued`` -> ``in_progress`` -> ``completed`` | ``failed``) and
+``GET /v1/videos/{id}/content`` returns the file. Synchronous: ``POST /v1/videos/generations`` answers
+like the images routes (``data: [{b64_json | url, seed}]``). Both take JSON, or multipart with an
+``input_reference`` image (image to video).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from ..types import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, GeneratedAsset, ImageToVideoRequest, VideoGenerationRequest
+from .errors import ApiError
+from .params import VIDEO_FIELDS, parse_fields
+from .state import ServerState
+
+logger = logging.getLogger(__name__)
+
+MAX_JOBS = 256
+REFERENCE_FIELD = "input_reference"
+
+
+@dataclass
+class VideoJob:
+    id: str
+    model: str
+    seed: int
+    status: str = "queued"
+    created_at: int = field(default_factory=lambda: int(time.time()))
+    completed_at: int | None = None
+    error: dict[str, Any] | None = None
+    asset: GeneratedAsset | None = None
+
+    def view(self) -> dict[str, Any]:
+        view = {
+            "id": self.id,
+            "object": "video",
+            "model": self.model,
+            "status": self.status,
+            "progress": 100 if self.status == "completed" else 0,
+            "created_at": self.created_at,
+            "completed_at": self.completed_at,
+            "seed": self.seed,
+        }
+        if self.error:
+            view["error"] = self.error
+        return view
+
+
+def video_router(state: ServerState) -> APIRouter:
+    router = APIRouter(prefix="/v1", dependencies=[Depends(state.check_auth)])
+    jobs: OrderedDict[str, VideoJob] = OrderedDict()
+    running: set[asyncio.Task[None]] = set()
+
+    async def prepared(request: Request) -> tuple[Any, str, int]:
+        """The validated video request, its ``response_format`` and seed, from JSON or multipart."""
+        image = None
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await state.read_form(request)
+            parsed = parse_fields(state.text_fields(form, (REFERENCE_FIELD,)), VIDEO_FIELDS, from_form=True)
+            image = await state.read_file(form, (REFERENCE_FIELD,), required=False)
+        else:
+            parsed = parse_fields(await state.read_json(request), VIDEO_FIELDS, from_form=False)
+        state.check_model(parsed.model)
+        fields = state.request_fields(parsed)
+        if image is None:
+            video = state.prepare(TEXT_TO_VIDEO, VideoGenerationRequest(**fields))
+        else:
+            video = state.prepare(IMAGE_TO_VIDEO, ImageToVideoRequest(image=image, **fields))
+        return video, parsed.response_format, video.seed
+
+    def run(video: Any) -> GeneratedAsset:
+        if isinstance(video, ImageToVideoRequest):
+            return state.backend.image_to_video(video)
+        return state.backend.generate_video(video)
+
+    async def work(job: VideoJob, video: Any) -> None:
+        job.status = "in_progress"
+        try:
+            job.asset = await state.generate(lambda: run(video))
+            job.status = "completed"
+        except ApiError as exc:
+            job.status, job.error = "failed", {"code": exc.code, "message": exc.message}
+        except Exception as exc:  # a bug must fail the job, not leave it in progress forever
+            logger.exception("video job %s failed", job.id)
+            job.status, job.error = "failed", {"code": "server_error", "message": type(exc).__name__}
+        job.completed_at = int(time.time())
+
+    @router.post("/videos")
+    async def create(request: Request) -> dict[str, Any]:
+        video, _, seed = await prepared(request)
+        job = VideoJob(id=f"video_{secrets.token_hex(12)}", model=state.model_id, seed=seed)
+        jobs[job.id] = job
+        while len(jobs) > MAX_JOBS:
+            jobs.popitem(last=False)
+        task = asyncio.create_task(work(job, video))
+        running.add(task)
+        task.add_done_callback(running.discard)
+        return job.view()
+
+    def find(video_id: str) -> VideoJob:
+        if video_id not in jobs:
+            raise ApiError(404, f"no video job {video_id!r}", param="video_id", code="not_found")
+        return jobs[video_id]
+
+    @router.get("/videos/{video_id}")
+    async def status(video_id: str) -> dict[str, Any]:
+        return find(video_id).view()
+
+    @router.get("/videos/{video_id}/content")
+    async def content(video_id: str) -> Response:
+        job = find(video_id)
+        if job.asset is None:
+            raise ApiError(409, f"video job {video_id!r} is {job.status}, not completed", code="not_ready")
+        return Response(content=job.asset.data, media_type=job.asset.mime_type)
+
+    @router.post("/videos/generations")
+    async def generate(request: Request) -> dict[str, Any]:
+        video, response_format, _ = await prepared(request)
+        asset = await state.generate(lambda: run(video))
+        return state.answer(request, [asset], response_format)
+
+    return router

@@ -1,0 +1,105 @@
+"""Planning a 1,000,000-job sweep (10,000 seeds x 5 guidance scales x 20 prompts).
+
+Measures, each in a fresh subprocess (so peak memory is its own):
+  * baseline: plain hashing + SQLite inserts of the same jobs (json.dumps + sha256 + executemany),
+  * dry run: ``abstractvision run ... run.dry_run=true`` planning (compose, validate, every job id),
+  * manifest: planning every job into ``manifest.sqlite`` the way the runner does before executing.
+Targets: dry run < 15 s, manifest < 30 s, peak memory < 1 GiB. Not a test: ``python bench/bench_planning.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SEEDS, GUIDANCE, PROMPTS = 10_000, [3.0, 4.5, 6.0, 7.5, 9.0], [f"a red fox number {i} in the snow" for i in range(20)]
+OVERRIDES = [
+    f"prompt={','.join(repr(p) for p in PROMPTS)}",
+    f"seed=range(0,{SEEDS})",
+    f"guidance_scale={','.join(map(str, GUIDANCE))}",
+    "run.progress=false",
+]
+
+
+def baseline(folder: Path) -> int:
+    import hashlib
+    import sqlite3
+
+    conn = sqlite3.connect(folder / "plain.sqlite", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE jobs (job_id TEXT PRIMARY KEY, seed INTEGER, params TEXT)")
+    batch, count = [], 0
+    for prompt in PROMPTS:
+        for guidance in GUIDANCE:
+            for seed in range(SEEDS):
+                params = {"backend": "diffusers", "model": "tiny-sd", "prompt": prompt, "guidance_scale": guidance,
+                          "seed": seed, "width": 64, "height": 64, "steps": 4, "task": "text_to_image"}  # fmt: skip
+                text = json.dumps(params, sort_keys=True, separators=(",", ":"))
+                batch.append((hashlib.sha256(text.encode()).hexdigest()[:20], seed, text))
+                if len(batch) == 20_000:
+                    conn.execute("BEGIN")
+                    conn.executemany("INSERT INTO jobs VALUES (?, ?, ?)", batch)
+                    conn.execute("COMMIT")
+                    count, batch = count + len(batch), []
+    return count
+
+
+def dry_run(folder: Path) -> int:
+    import io
+
+    from abstractvision.pipeline.compose import load_run_config
+    from abstractvision.pipeline.runner import Runner
+
+    out = io.StringIO()
+    Runner(load_run_config([*OVERRIDES, "run.dry_run=true", f"run.dir={folder / 'run'}"]), out=out).run()
+    return int(out.getvalue().split()[2])
+
+
+def manifest(folder: Path) -> int:
+    from abstractvision.pipeline.compose import load_run_config
+    from abstractvision.pipeline.manifest import Manifest
+    from abstractvision.pipeline.plan import Plan
+
+    config = load_run_config([*OVERRIDES, f"run.dir={folder / 'run'}"])
+    plan = Plan(config)
+    (folder / "run").mkdir()
+    store = Manifest(folder / "run" / "manifest.sqlite")
+    plan_id = store.start_plan({"combinations": config.identity()})
+    count = store.add_jobs((job.row(seq) for seq, job in enumerate(plan.jobs())), plan_id)
+    store.close()
+    return count
+
+
+def measure(part: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        count = {"baseline": baseline, "dry_run": dry_run, "manifest": manifest}[part](Path(folder))
+        seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"jobs": count, "seconds": seconds, "peak_mib": peak_mib}
+
+
+def main() -> None:
+    results = {}
+    for part in ("baseline", "dry_run", "manifest"):
+        output = subprocess.run([sys.executable, __file__, part], capture_output=True, text=True, check=True).stdout
+        results[part] = json.loads(output.splitlines()[-1])
+        r = results[part]
+        print(f"{part:9s} {r['jobs']:>9,} jobs  {r['seconds']:6.1f} s  peak {r['peak_mib']:6.0f} MiB")
+    base = results["baseline"]["seconds"]
+    print(f"dry run:  {results['dry_run']['seconds']:.1f} s (target < 15 s), {results['dry_run']['seconds'] / base:.2f}x "
+          "the plain hash+insert baseline")  # fmt: skip
+    print(f"manifest: {results['manifest']['seconds']:.1f} s (target < 30 s), "
+          f"{results['manifest']['seconds'] / base:.2f}x the baseline; peak memory target < 1024 MiB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        print(json.dumps(measure(sys.argv[1])))
+    else:
+        main()

@@ -1,0 +1,61 @@
+"""Every kind of bad input fails through the real CLI before any work: exit 2, the key named, nothing written."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from run_helpers import cli
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model=nope"], "error: `model`: unknown option 'nope'; valid options are ["),
+        (["colour=red"], "error: `colour`: unknown config key"),
+        (["seed=range(0,)"], "error: `seed`: malformed override 'seed=range(0,)'"),
+        (["seed=range(0,0)"], "error: `seed`: the sweep is empty"),
+        (["sweep.file=missing.txt"], "error: `sweep.file`: prompt file"),
+        (["task=image_to_image", "image=missing.png"], "error: `image`: cannot read 'missing.png'"),
+        (["task=image_to_image", "image=bad.png"], "error: `image`: does not decode as an image"),
+        (["width=65"], "error: `width`: must be a positive multiple of 8, got 65; use 64 or 72"),
+        (["task=text_to_video"], "error: model 'tiny-sd' does not support task 'text_to_video'"),
+        (["backend.colour=red"], "error: `backend.colour`: unknown config key"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_is_written(tmp_path: Path, overrides: list[str], message: str) -> None:
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    result = cli("run", *overrides, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.png"]
+
+
+def test_a_run_dir_holding_something_else_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("mine")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "notes.txt").write_text("mine")
+    (tmp_path / "fake").mkdir()
+    (tmp_path / "fake" / "manifest.sqlite").write_text("not a database")
+    result = cli("run", "run.dir=file", cwd=tmp_path)
+    assert result.returncode == 2 and "error: run.dir 'file' is a file, not a folder" in result.stderr
+    result = cli("run", "run.dir=folder", cwd=tmp_path)
+    assert result.returncode == 2 and "holds other files (notes.txt) and no manifest.sqlite" in result.stderr
+    result = cli("run", "run.dir=fake", cwd=tmp_path)
+    assert result.returncode == 2 and "fake/manifest.sqlite is not an AbstractVision manifest" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "fake").iterdir()) == ["manifest.sqlite"]
+    assert (tmp_path / "file").read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "folder").iterdir()) == ["notes.txt"]
+    with pytest.raises(sqlite3.DatabaseError):
+        sqlite3.connect(tmp_path / "fake" / "manifest.sqlite").execute("SELECT 1 FROM jobs")
+
+
+def test_status_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    result = cli("status", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2 and "is not a run folder (no manifest.sqlite)" in result.stderr
+
+
+def test_unknown_flag(tmp_path: Path) -> None:
+    result = cli("run", "--colour", cwd=tmp_path)
+    assert result.returncode == 2 and "`--colour`: unknown option of `abstractvision run`" in result.stderr
