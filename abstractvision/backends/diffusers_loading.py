@@ -10,6 +10,7 @@ to its snapshot folder in the local cache by looking at files, and the pipeline 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.metadata
 import os
 import platform
@@ -133,13 +134,13 @@ def load_text_to_image(
     model: ResolvedModel, *, dtype: Any, variant: str | None, cache_dir: str | None, safety_checker: bool
 ) -> Any:
     """Load ``model`` as a text-to-image pipeline (errors translated)."""
-    from diffusers import AutoPipelineForText2Image, DiffusionPipeline
-
     local = Path(model.location).is_dir()
     hub_kwargs: dict[str, Any] = {"cache_dir": cache_dir, "local_files_only": local}
     if not local:
         hub_kwargs["revision"] = model.revision
     with translate_load_errors(model.name), quiet_progress_bars():
+        from diffusers import AutoPipelineForText2Image, DiffusionPipeline
+
         index = DiffusionPipeline.load_config(model.location, **hub_kwargs)
         kwargs = _safety_checker_kwargs(index, enabled=safety_checker, model=model.name)
         return AutoPipelineForText2Image.from_pretrained(
@@ -242,27 +243,37 @@ def apply_memory_options(
 
 @contextlib.contextmanager
 def quiet_progress_bars() -> Iterator[None]:
-    """Hide diffusers' and transformers' loading bars (the caller shows its own progress), then restore them."""
+    """Hide diffusers' and transformers' loading bars and transformers' import-time warnings (e.g. "requires
+    torchvision", irrelevant to diffusion pipelines) while loading; the caller shows its own progress."""
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
     enabled = [(lib, lib.is_progress_bar_enabled()) for lib in (diffusers_logging, transformers_logging)]
+    verbosity = transformers_logging.get_verbosity()
     for lib, _ in enabled:
         lib.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
     try:
         yield
     finally:
+        transformers_logging.set_verbosity(verbosity)
         for lib, was_enabled in enabled:
             if was_enabled:
                 lib.enable_progress_bar()
 
 
-def library_versions() -> dict[str, str]:
+@functools.cache
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    """Read once per process: package metadata lookups cost milliseconds, paid on every image otherwise."""
     versions = {"abstractvision": __version__, "python": platform.python_version()}
     for name in _VERSIONED_LIBRARIES:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions[name] = importlib.metadata.version(name)
-    return versions
+    return tuple(versions.items())
+
+
+def library_versions() -> dict[str, str]:
+    return dict(_installed_versions())
 
 
 @contextlib.contextmanager

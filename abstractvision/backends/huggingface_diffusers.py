@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import io
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,6 +120,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         self._pipelines: dict[str, Any] = {}
         self._base_scheduler: tuple[str, dict[str, Any]] | None = None
         self._device = self._dtype = ""
+        self._lock = threading.RLock()
 
     @property
     def model_name(self) -> str | None:
@@ -129,12 +131,14 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         return VisionBackendCapabilities(supported_tasks=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE), supports_mask=True)
 
     def preload(self) -> None:
-        self._pipeline(TEXT_TO_IMAGE)
+        with self._lock:
+            self._pipeline(TEXT_TO_IMAGE)
 
     def unload(self) -> None:
-        was_loaded = bool(self._pipelines)
-        self._pipelines.clear()
-        self._model = self._base_scheduler = None
+        with self._lock:
+            was_loaded = bool(self._pipelines)
+            self._pipelines.clear()
+            self._model = self._base_scheduler = None
         if was_loaded:
             import gc
 
@@ -193,20 +197,45 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         call: dict[str, Any],
         progress: ProgressCallback | None,
     ) -> GeneratedAsset:
-        scheduler_name, adapter_weights = self._check_extra(extra)
-        load_start = time.perf_counter()
-        was_loaded = pipeline_kind in self._pipelines
-        pipe = self._pipeline(pipeline_kind)
-        load_s = 0.0 if was_loaded else time.perf_counter() - load_start
+        scheduler_name, adapter_weights = self._check_extra(extra or {})
+        seed = secrets.randbelow(_SEED_BOUND) if seed is None else seed
+        with self._lock:  # one request at a time: the scheduler and adapter weights are set per request
+            load_start = time.perf_counter()
+            was_loaded = pipeline_kind in self._pipelines
+            pipe = self._pipeline(pipeline_kind)
+            load_s = 0.0 if was_loaded else time.perf_counter() - load_start
+            scheduler_name = scheduler_name or self.config.scheduler or self._base_scheduler[0]
+            result, generate_s = self._call(pipe, params, call, seed, scheduler_name, adapter_weights, progress)
+            image = result.images[0]
+            params["width"], params["height"] = image.size
+            metadata = self._metadata(task, pipe, params, seed, scheduler_name, adapter_weights)
+        flagged = getattr(result, "nsfw_content_detected", None)
+        if flagged is not None:  # only when the safety checker ran (safety_checker=true)
+            metadata["nsfw_content_detected"] = bool(flagged[0])
+        metadata["timings"] = {"load_s": round(load_s, 4), "generate_s": round(generate_s, 4)}
+        return GeneratedAsset(
+            media_type="image", data=encode_png(image, metadata), mime_type="image/png", metadata=metadata
+        )
+
+    def _call(
+        self,
+        pipe: Any,
+        params: dict[str, Any],
+        call: dict[str, Any],
+        seed: int,
+        scheduler_name: str,
+        adapter_weights: dict[str, float],
+        progress: ProgressCallback | None,
+    ) -> tuple[Any, float]:
+        """Run ``pipe`` once with a fresh scheduler and a CPU generator seeded with ``seed``."""
         import torch
 
-        scheduler_name = scheduler_name or self.config.scheduler or self._base_scheduler[0]
-        seed = secrets.randbelow(_SEED_BOUND) if seed is None else seed
+        assert self._base_scheduler is not None
         with loading.translate_generation_errors(self.model_name or ""):
             pipe.scheduler = build_scheduler(scheduler_name, self._base_scheduler[1], "extra.scheduler")
             if self._loras:
                 pipe.set_adapters(list(adapter_weights), adapter_weights=list(adapter_weights.values()))
-            generate_start = time.perf_counter()
+            start = time.perf_counter()
             result = pipe(
                 prompt=params["prompt"],
                 negative_prompt=params["negative_prompt"],
@@ -216,17 +245,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
                 callback_on_step_end=_progress_hook(progress),
                 **call,
             )
-            generate_s = time.perf_counter() - generate_start
-        image = result.images[0]
-        params["width"], params["height"] = image.size
-        metadata = self._metadata(task, pipe, params, seed, scheduler_name, adapter_weights)
-        flagged = getattr(result, "nsfw_content_detected", None)
-        if flagged is not None:  # only when the safety checker ran (safety_checker=true)
-            metadata["nsfw_content_detected"] = bool(flagged[0])
-        metadata["timings"] = {"load_s": round(load_s, 4), "generate_s": round(generate_s, 4)}
-        return GeneratedAsset(
-            media_type="image", data=encode_png(image, metadata), mime_type="image/png", metadata=metadata
-        )
+            return result, time.perf_counter() - start
 
     def _pipeline(self, kind: str) -> Any:
         """The pipeline for ``kind`` (text_to_image, image_to_image, inpainting), loaded once."""

@@ -68,11 +68,12 @@ def compose_config(overrides: Sequence[str], config_dirs: Sequence[Path] = ()) -
 
 def _split(
     overrides: Sequence[str], config_dirs: Sequence[Path]
-) -> tuple[list[tuple[str, str, list[Any]]], list[str], dict[str, tuple[str, Any]]]:
-    """``(group axes, passthrough overrides, parameter axes)``; an axis is ``(where, raw value)``."""
+) -> tuple[list[tuple[str, str, list[Any]]], list[str], dict[str, str]]:
+    """``(group axes, passthrough overrides, parameter axes)``; parameter axes map a sweep slot
+    (``grid.seed``, ``zip.prompt``, ``file``) to the override's raw value text."""
     group_axes: list[tuple[str, str, list[Any]]] = []
     passthrough: list[str] = []
-    axes: dict[str, tuple[str, Any]] = {}
+    axes: dict[str, str] = {}
     for override in _parse(overrides):
         key = override.key_or_group
         text = override.input_line.split("=", 1)[1] if "=" in override.input_line else ""
@@ -81,9 +82,9 @@ def _split(
             prefix = override.input_line.split(key, 1)[0]
             group_axes.append((prefix, key, _group_values(key, override, config_dirs)))
         elif key in PARAMS:
-            axes[f"grid.{key}"] = (key, text)
+            axes[f"grid.{key}"] = text
         elif key.startswith("sweep."):
-            axes[_sweep_slot(key)] = (key, text)
+            axes[_sweep_slot(key)] = text
         elif override.is_sweep_override():
             raise InvalidParameterError(
                 key, "only generation parameters and config groups can be swept; give one value"
@@ -144,10 +145,10 @@ def _sweep_slot(key: str) -> str:
     )
 
 
-def _combination(config: dict[str, Any], choices: dict[str, str], axes: dict[str, tuple[str, Any]]) -> Combination:
+def _combination(config: dict[str, Any], choices: dict[str, str], axes: dict[str, str]) -> Combination:
     sweep = config.setdefault("sweep", {})
     grid, paired = dict(sweep.get("grid") or {}), dict(sweep.get("zip") or {})
-    for slot, (_, text) in axes.items():
+    for slot, text in axes.items():
         if slot == "file":
             sweep["file"] = text
             continue

@@ -27,6 +27,15 @@ def redact(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: ("<redacted>" if _SECRET.search(k) and v else v) for k, v in options.items()}
 
 
+def redact_overrides(overrides: list[str]) -> list[str]:
+    """Command-line overrides with the values of secret-looking keys replaced (``backend.api_key=<redacted>``)."""
+    redacted = []
+    for override in overrides:
+        key, sep, _ = override.partition("=")
+        redacted.append(f"{key}=<redacted>" if sep and _SECRET.search(key) else override)
+    return redacted
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """The ``run`` group: how jobs are executed (never what they are, except ``base_seed``)."""

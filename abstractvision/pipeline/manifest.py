@@ -224,6 +224,9 @@ class Manifest:
                 return
             after = rows[-1]["rowid"]
 
+    def count_plan(self, plan: int) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM jobs WHERE plan = ?", (plan,)).fetchone()[0])
+
     def count_todo(self, plan: int) -> int:
         sql = "SELECT count(*) FROM jobs WHERE plan = ? AND status != 'done'"
         return int(self.conn.execute(sql, (plan,)).fetchone()[0])
@@ -260,9 +263,11 @@ class Manifest:
             counts[status] = count
         return {"total": sum(counts.values()), **counts}
 
-    def failures(self, limit: int = 20) -> list[dict[str, Any]]:
-        sql = "SELECT job_id, error_type, error, attempts FROM jobs WHERE status = 'failed' ORDER BY seq LIMIT ?"
-        return [dict(row) for row in self.conn.execute(sql, (limit,))]
+    def failures(self, limit: int = 20, plan: int | None = None) -> list[dict[str, Any]]:
+        """Failed jobs (of ``plan``, or of any plan) with their last error."""
+        where = "status = 'failed'" + ("" if plan is None else " AND plan = ?")
+        sql = f"SELECT job_id, error_type, error, attempts FROM jobs WHERE {where} ORDER BY plan, seq LIMIT ?"
+        return [dict(row) for row in self.conn.execute(sql, (limit,) if plan is None else (plan, limit))]
 
     def throughput(self) -> dict[str, float | None]:
         """Seconds from the first start to the last finish of done jobs, and jobs per second over it."""

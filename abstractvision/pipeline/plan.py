@@ -107,7 +107,7 @@ class Plan:
         group = self._group(combination)
         part = _Part(group, task, sweep, JobEncoder(group.backend, spec.name, spec.source, task))
         unswept = {k: v for k, v in resolved.items() if k not in swept}
-        part.base_pieces, part.base_seed, part.base_inputs = self._encode(unswept, {})
+        part.base_pieces, part.base_seed, part.base_inputs = self._encode(unswept)
         part.rows = [self._rows(block, task, resolved) for block in sweep.blocks]
         self._validate(part, spec, resolved)
         return part
@@ -118,7 +118,7 @@ class Plan:
         if spec.zip:
             blocks.append(zip_block(spec.zip, "sweep.zip"))
         if spec.file:
-            blocks.append(rows_block(read_prompt_file(self._files.find(spec.file, "sweep.file")), "sweep.file"))
+            blocks.append(rows_block(read_prompt_file(self._files.find(spec.file)), "sweep.file"))
         for block in blocks:
             for key in block.keys:
                 if key not in PARAMS:
@@ -144,12 +144,13 @@ class Plan:
             values = {k: normalize(k, v) for k, v in block.row(i).items()}
             values = {k: (resolved.get(k) if v is None else v) for k, v in values.items()}
             seed = values.pop("seed", None)
-            pieces, _, inputs = self._encode(values, {})
+            pieces, _, inputs = self._encode(values)
             rows.append((pieces, seed, inputs))
         return rows
 
-    def _encode(self, values: Mapping[str, Any], inputs: dict[str, str]) -> Row:
-        pieces, seed = [], values.get("seed")
+    def _encode(self, values: Mapping[str, Any]) -> Row:
+        """The encoded pieces of ``values``, its seed, and the paths of its input files."""
+        pieces, seed, inputs = [], values.get("seed"), {}
         for key, value in values.items():
             if key == "seed" or value is None:
                 continue
@@ -213,7 +214,7 @@ class _FileCache:
         self.cwd, self.search = cwd, (*config_dirs, CONFIG_DIR)
         self._read: dict[str, tuple[str, str, bytes]] = {}
 
-    def find(self, value: str, field: str) -> Path:
+    def find(self, value: str) -> Path:
         path = Path(value).expanduser()
         if path.is_absolute():
             return path
@@ -223,7 +224,7 @@ class _FileCache:
     def read(self, field: str, value: str) -> tuple[str, str]:
         """``(absolute path, sha256)`` of input file ``value`` for parameter ``field``."""
         if value not in self._read:
-            path = self.find(value, field).resolve()
+            path = self.find(value).resolve()
             try:
                 data = path.read_bytes()
             except OSError as exc:

@@ -23,7 +23,7 @@ from ..backends.base_backend import VisionBackend
 from ..errors import RunError
 from ..outputs.writer import OUTPUTS_DIR, file_sha256, write_job_outputs
 from ..registry import ModelSpec
-from .config import RunConfig, redact
+from .config import RunConfig, redact, redact_overrides
 from .execute import JobFailed, JobResult, JobSpec, run_job
 from .executors import make_executor
 from .lock import LOCK_FILE, RunLock
@@ -126,10 +126,12 @@ class Runner:
         start = time.perf_counter()
         manifest.reset_running()
         _remove_temp_files(run_dir / OUTPUTS_DIR)
-        plan_id = manifest.start_plan({"combinations": self.config.identity()}, self.argv)
+        argv = redact_overrides(self.argv or [])
+        plan_id = manifest.start_plan({"combinations": self.config.identity()}, argv)
         for group in plan.groups.values():
             manifest.add_group(group.key, group.backend, group.model.name, redact(group.options))
-        jobs = manifest.add_jobs((job.row(seq) for seq, job in enumerate(plan.jobs())), plan_id)
+        manifest.add_jobs((job.row(seq) for seq, job in enumerate(plan.jobs())), plan_id)
+        jobs = manifest.count_plan(plan_id)
         summary = RunSummary(run_dir)
         summary.redone = manifest.mark_redo(self._broken_outputs(manifest, plan_id, run_dir))
         todo = manifest.count_todo(plan_id)
@@ -142,7 +144,7 @@ class Runner:
                 self._run_group(plan.groups[key], backends[key], manifest, plan_id, run_dir, summary, bar)
         summary.interrupted = self.stop.is_set() and manifest.count_todo(plan_id) > 0
         manifest.finish_plan(plan_id, jobs)
-        summary.failures = manifest.failures()
+        summary.failures = manifest.failures(plan=plan_id)
         summary.elapsed_s = time.perf_counter() - start
         return summary
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,14 @@ def test_scheduler_is_swapped_per_request_without_state_leaking(manager: VisionM
     by_class = manager.generate_image(PROMPT, seed=0, extra={"scheduler": "EulerAncestralDiscreteScheduler"})
     assert pixels(by_class.data) == pixels(euler_a.data)
     assert manager.generate_image(PROMPT, seed=0).data == fox.data  # back to the model's own scheduler
+
+
+def test_concurrent_requests_from_threads_match_sequential_ones(manager: VisionManager, fox: Any) -> None:
+    euler_a = manager.generate_image(PROMPT, seed=0, extra={"scheduler": "euler_a"})
+    requests = [{"extra": {"scheduler": "euler_a"}}, {}] * 2
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda extra: manager.generate_image(PROMPT, seed=0, **extra).data, requests))
+    assert results == [euler_a.data, fox.data] * 2
 
 
 def test_configured_scheduler_is_used(tiny_sd_path: Path) -> None:

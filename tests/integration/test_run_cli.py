@@ -141,3 +141,22 @@ def test_config_dir_adds_a_model(tmp_path: Path, tiny_sd_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (row,) = jobs(tmp_path / "r").values()
     assert row["model"] == "mine" and json.loads(row["params"])["params"]["width"] == 32
+
+
+def test_inpainting_job_is_identified_by_image_content_not_path(tmp_path: Path, tiny_sd_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), "blue").save(tmp_path / "in.png")
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    mask.save(tmp_path / "mask.png")
+    args = ("run", "task=image_to_image", "mask=mask.png", "strength=0.6", "seed=1", "run.dir=r")
+    result = cli(*args, "image=in.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (row,) = jobs(tmp_path / "r").values()
+    params = json.loads(row["params"])["params"]
+    assert params["image"].startswith("sha256:") and params["mask"].startswith("sha256:")
+    assert json.loads(row["inputs"]) == {"image": str(tmp_path / "in.png"), "mask": str(tmp_path / "mask.png")}
+    (tmp_path / "in.png").rename(tmp_path / "moved.png")
+    again = cli(*args, "image=moved.png", cwd=tmp_path)
+    assert "1 jobs: 0 done now, 1 already done" in again.stdout

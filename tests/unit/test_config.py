@@ -183,3 +183,36 @@ def test_unreadable_image_is_refused(tmp_path) -> None:
     (tmp_path / "bad.png").write_bytes(b"not an image")
     with pytest.raises(InvalidParameterError, match="`image`: does not decode as an image"):
         plan("task=image_to_image", "image=bad.png", cwd=tmp_path)
+
+
+def test_planning_and_the_run_command_never_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io; from abstractvision.pipeline.compose import load_run_config; "
+        "from abstractvision.pipeline.runner import Runner; import abstractvision.commands.run; "
+        "Runner(load_run_config(['seed=range(0,3)', 'run.dry_run=true']), out=io.StringIO()).run(); "
+        "assert 'torch' not in sys.modules and 'diffusers' not in sys.modules, 'heavy import'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_shipped_model_and_experiment_composes() -> None:
+    """Hydra reserves a top-level `defaults` key: model files must spell theirs `param_defaults`."""
+    models = group_options("model")
+    config = load_run_config([f"model={','.join(models)}"])
+    assert [c.model.name for c in config.combinations] == models
+    for experiment in group_options("experiment"):
+        assert load_run_config([f"+experiment={experiment}"]).combinations
+
+
+def test_secrets_are_redacted_from_what_the_runner_records() -> None:
+    from abstractvision.pipeline.config import redact, redact_overrides
+
+    assert redact({"api_key": "sk-1", "base_url": "http://127.0.0.1"}) == {
+        "api_key": "<redacted>",
+        "base_url": "http://127.0.0.1",
+    }
+    assert redact_overrides(["backend.api_key=sk-1", "seed=1"]) == ["backend.api_key=<redacted>", "seed=1"]

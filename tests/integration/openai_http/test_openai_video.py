@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import ServerProcess, serve
 from fault_server import png_bytes
+from server_processes import ServerProcess, serve
 
 from abstractvision import CapabilityNotSupportedError, GenerationError, VisionManager
 from abstractvision.backends.factory import create_backend

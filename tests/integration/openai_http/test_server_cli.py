@@ -8,8 +8,8 @@ import sys
 
 import pytest
 import requests
-from conftest import serve
 from fault_server import Reply, png_bytes
+from server_processes import serve
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import ServerProcess, serve
 from fault_server import FaultServer, Reply, png_bytes
+from server_processes import ServerProcess, serve
 
 pytestmark = pytest.mark.slow
 

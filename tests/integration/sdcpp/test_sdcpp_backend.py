@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,10 @@ import pytest
 from PIL import Image
 
 from abstractvision import GenerationError, ImageEditRequest, ImageGenerationRequest, VisionManager
+from abstractvision.backends.stable_diffusion_cpp import (
+    StableDiffusionCppBackendConfig,
+    StableDiffusionCppVisionBackend,
+)
 from abstractvision.outputs.png import read_png_record
 
 pytestmark = [pytest.mark.sdcpp, pytest.mark.slow]
@@ -150,14 +155,10 @@ def test_bad_model_file_is_a_clear_error_not_a_crash(
         assert "`backend.model`" in result.stdout
 
 
-def test_cli_timeout_stops_sd_cli_and_says_which_option(
-    make_backend: Any, mode_options: dict[str, Any], sd1_model: Path
-) -> None:
-    if mode_options["mode"] != "cli":
-        pytest.skip("timeouts apply to sd-cli calls")
-    backend = make_backend(sd1_model, timeout_s=0.5)
+def test_cli_timeout_stops_sd_cli_and_says_which_option(options_for: Callable[[str], dict], sd1_model: Path) -> None:
+    config = StableDiffusionCppBackendConfig(model=str(sd1_model), timeout_s=0.5, **options_for("cli"))
     with pytest.raises(GenerationError) as info:
-        VisionManager(backend).generate_image("a red fox", seed=0, **FAST)
+        VisionManager(StableDiffusionCppVisionBackend(config)).generate_image("a red fox", seed=0, **FAST)
     assert "did not finish within 0.5 s (backend.timeout_s)" in str(info.value)
 
 

@@ -1,0 +1,69 @@
+"""What a job leaves on disk next to its manifest row: PNG text chunks added without re-encoding, sidecars."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from abstractvision.outputs.png import encode_png, read_png_record, read_png_text
+from abstractvision.outputs.png_text import set_png_text
+from abstractvision.outputs.writer import write_job_outputs
+from abstractvision.types import GeneratedAsset
+
+METADATA = {
+    "backend": "diffusers",
+    "model": "tiny-sd",
+    "seed": 3,
+    "scheduler": "DDIMScheduler",
+    "params": {"prompt": "a red fox", "negative_prompt": "blurry", "steps": 4, "guidance_scale": 7.5,
+               "width": 8, "height": 8},
+    "timings": {"load_s": 1.0, "generate_s": 0.5},
+}  # fmt: skip
+
+
+def png() -> bytes:
+    return encode_png(Image.new("RGB", (8, 8), "red"), METADATA)
+
+
+def test_set_png_text_replaces_and_adds_chunks_keeping_pixels() -> None:
+    data = set_png_text(png(), {"abstractvision": '{"job_id": "x"}', "comment": "ünïcode ✓"})
+    text = read_png_text(data)
+    assert text["abstractvision"] == '{"job_id": "x"}'
+    assert text["comment"] == "ünïcode ✓"
+    assert text["parameters"].startswith("a red fox")
+    assert list(text).count("abstractvision") == 1
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.getpixel((0, 0)) == (255, 0, 0)
+
+
+def test_set_png_text_refuses_non_png() -> None:
+    with pytest.raises(ValueError, match="not a PNG"):
+        set_png_text(b"GIF89a", {})
+
+
+def test_outputs_are_named_by_job_id_with_record_and_sidecar(tmp_path) -> None:
+    identity = {"backend": "diffusers", "model": "tiny-sd", "params": {"prompt": "a red fox"}, "seed": 3}
+    asset = GeneratedAsset("image", png(), "image/png", METADATA)
+    written = write_job_outputs(tmp_path, "abc", identity, [asset], {"inputs": {"image": "/x.png"}})
+    assert written.output == "outputs/abc.png"
+    data = (tmp_path / written.output).read_bytes()
+    record = read_png_record(data)
+    assert record["job_id"] == "abc" and record["job"] == identity and "timings" not in record
+    assert "Seed: 3" in read_png_text(data)["parameters"]
+    assert "Negative prompt: blurry" in read_png_text(data)["parameters"]
+    sidecar = json.loads((tmp_path / "outputs" / "abc.json").read_text())
+    assert sidecar["timings"] == {"load_s": 1.0, "generate_s": 0.5}
+    assert sidecar["inputs"] == {"image": "/x.png"}
+    assert sidecar["files"] == [{"path": "outputs/abc.png", "sha256": written.sha256, "mime": "image/png"}]
+    again = write_job_outputs(tmp_path, "abc", identity, [asset])
+    assert again.sha256 == written.sha256  # the same job gives the same bytes
+    assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["abc.json", "abc.png"]
+
+
+def test_several_assets_get_numbered_files(tmp_path) -> None:
+    assets = [GeneratedAsset("image", png(), "image/png", METADATA) for _ in range(3)]
+    write_job_outputs(tmp_path, "abc", {}, assets)
+    assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["abc-1.png", "abc-2.png", "abc.json", "abc.png"]
