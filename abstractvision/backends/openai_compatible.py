@@ -24,6 +24,7 @@ from PIL import Image
 
 from .. import __version__
 from ..errors import BackendResponseError, InvalidParameterError
+from ..outputs.media_types import EXTENSIONS, IMAGE_MIME_TYPES, sniff_mime
 from ..outputs.png import PARAMETERS_KEY, RECORD_KEY, encode_png, read_png_text
 from ..types import (
     IMAGE_TO_IMAGE,
@@ -41,7 +42,6 @@ from ..types import (
 )
 from .base_backend import VisionBackend
 from .http_transport import HttpTransport, RetryPolicy, redact_url
-from .media_sniff import EXTENSIONS, IMAGE_MIME_TYPES, sniff_mime
 from .openai_masks import white_to_alpha
 from .openai_profiles import EXTENSION_PARAMS, PROFILES
 from .openai_responses import data_items, item_bytes, media_type_of, response_json

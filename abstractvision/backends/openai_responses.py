@@ -10,8 +10,8 @@ from typing import Any
 import requests
 
 from ..errors import BackendResponseError
+from ..outputs.media_types import sniff_mime
 from .http_transport import HttpTransport, redact_url
-from .media_sniff import sniff_mime
 
 
 def response_json(response: requests.Response, context: Mapping[str, Any]) -> dict[str, Any]:

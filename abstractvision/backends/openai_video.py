@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import BackendResponseError, BackendTimeoutError, GenerationError
+from ..outputs.media_types import VIDEO_ANSWER_MIME_TYPES
 from .http_transport import HttpTransport
-from .media_sniff import VIDEO_ANSWER_MIME_TYPES
 from .openai_responses import data_items, item_bytes, media_type_of, response_json
 
 DONE = ("completed", "succeeded")

@@ -16,18 +16,11 @@ from typing import Any
 
 from ..types import GeneratedAsset
 from .files import write_atomic
+from .media_types import EXTENSIONS
 from .png import PARAMETERS_KEY, RECORD_KEY, a1111_parameters, deterministic_record
 from .png_text import set_png_text
 
 OUTPUTS_DIR = "outputs"
-EXTENSIONS = {
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-    "image/webp": ".webp",
-    "image/gif": ".gif",
-    "video/mp4": ".mp4",
-    "video/webm": ".webm",
-}
 
 
 @dataclass(frozen=True)

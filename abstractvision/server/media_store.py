@@ -6,7 +6,7 @@ import secrets
 import threading
 from collections import OrderedDict
 
-from ..backends.media_sniff import EXTENSIONS
+from ..outputs.media_types import EXTENSIONS
 
 
 class MediaStore:
