@@ -11,19 +11,15 @@ The folder is a diffusers layout (``unet/``, ``vae/``, ``text_encoder/`` safeten
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from ..errors import BackendUnavailableError
-from .tiny_models import cache_root
+from .tiny_models import build_once, cache_root
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 SD1_LAYOUT_VERSION = 1
 SD1_LAYOUT_SEED = 0
-MARKER_FILE = "abstractvision-builder.json"
 
 
 def sd1_layout_model_path() -> Path:
@@ -33,24 +29,8 @@ def sd1_layout_model_path() -> Path:
 
 def ensure_sd1_layout_model() -> Path:
     """The folder of the SD1.x-layout test model, building it on first use (about 12 s, 1 GB)."""
-    target = sd1_layout_model_path()
-    if (target / MARKER_FILE).is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
-    try:
-        build_sd1_layout(temp, seed=SD1_LAYOUT_SEED)
-        marker = {"name": "sd1-layout", "builder_version": SD1_LAYOUT_VERSION, "seed": SD1_LAYOUT_SEED}
-        (temp / MARKER_FILE).write_text(json.dumps(marker), encoding="utf-8")
-        try:
-            os.rename(temp, target)
-        except OSError:
-            # Another process renamed its complete build into place first: use that one.
-            if not (target / MARKER_FILE).is_file():
-                raise
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
-    return target
+    info = {"name": "sd1-layout", "builder_version": SD1_LAYOUT_VERSION, "seed": SD1_LAYOUT_SEED}
+    return build_once(sd1_layout_model_path(), lambda folder: build_sd1_layout(folder, seed=SD1_LAYOUT_SEED), info)
 
 
 def build_sd1_layout(folder: str | os.PathLike[str], *, seed: int = SD1_LAYOUT_SEED) -> Path:
