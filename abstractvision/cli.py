@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "abstractvision.commands.serve",
     "abstractvision.commands.run",
     "abstractvision.commands.status",
+    "abstractvision.commands.grid",
     "abstractvision.commands.sdcpp",
 )
 

@@ -282,14 +282,20 @@ class Manifest:
             "mean_job_s": mean,
         }
 
+    def records(self, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """Jobs in plan order as dicts, ``params`` and ``inputs`` decoded; only ``status`` ones if given."""
+        where, args = ("WHERE status = ?", (status,)) if status else ("", ())
+        for row in self.conn.execute(f"SELECT * FROM jobs {where} ORDER BY plan, seq", args):
+            record = dict(row)
+            record["params"] = json.loads(record["params"])
+            record["inputs"] = json.loads(record["inputs"]) if record["inputs"] else {}
+            yield record
+
     def export_jsonl(self, path: str | Path) -> int:
         """Every job as one JSON object per line (``params`` and ``inputs`` decoded); returns the count."""
         count = 0
         with open(path, "w", encoding="utf-8") as handle:
-            for row in self.conn.execute("SELECT * FROM jobs ORDER BY plan, seq"):
-                record = dict(row)
-                record["params"] = json.loads(record["params"])
-                record["inputs"] = json.loads(record["inputs"]) if record["inputs"] else {}
+            for record in self.records():
                 handle.write(json.dumps(record, sort_keys=True) + "\n")
                 count += 1
         return count
