@@ -6,8 +6,6 @@ import argparse
 import io
 from pathlib import Path
 
-from ..errors import RunError
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -27,13 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def grid(args: argparse.Namespace) -> int:
     from ..outputs.files import write_atomic
     from ..outputs.grid import cells_from_records, contact_sheet
-    from ..pipeline.manifest import Manifest
-    from ..pipeline.runner import MANIFEST_FILE
+    from ..pipeline.runner import open_run_manifest
 
-    path = args.run_dir / MANIFEST_FILE
-    if not path.is_file():
-        raise RunError(f"{str(args.run_dir)!r} is not a run folder (no {MANIFEST_FILE}); pass a folder under runs/")
-    manifest = Manifest(path, readonly=True)
+    manifest = open_run_manifest(args.run_dir)
     try:
         cells = cells_from_records(manifest.records("done"), args.run_dir)
     finally:

@@ -6,8 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from ..errors import RunError
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("status", help="summarise a run folder (counts, failures, throughput)")
@@ -18,13 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def status(args: argparse.Namespace) -> int:
-    from ..pipeline.manifest import Manifest
-    from ..pipeline.runner import MANIFEST_FILE
+    from ..pipeline.runner import open_run_manifest
 
-    path = args.run_dir / MANIFEST_FILE
-    if not path.is_file():
-        raise RunError(f"{str(args.run_dir)!r} is not a run folder (no {MANIFEST_FILE}); pass a folder under runs/")
-    manifest = Manifest(path, readonly=True)
+    manifest = open_run_manifest(args.run_dir)
     try:
         report = {"run_dir": str(args.run_dir), **manifest.counts(), **manifest.throughput()}
         report["failures"] = manifest.failures()

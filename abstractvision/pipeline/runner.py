@@ -95,7 +95,7 @@ class Runner:
         """One backend per group, created but not loaded; refuses tasks a backend cannot do."""
         backends = {}
         for key, group in plan.groups.items():
-            backend = self._factory(group.backend, _model_argument(group.model), dict(group.options))
+            backend = self._factory(group.backend, model_argument(group.model), dict(group.options))
             capabilities = backend.get_capabilities()
             for task in sorted(plan.tasks(key)):
                 if not capabilities.supports(task):
@@ -255,12 +255,20 @@ def check_run_dir(run_dir: Path) -> None:
             )
 
 
+def open_run_manifest(run_dir: Path) -> Manifest:
+    """The manifest of an existing run folder, read-only (for ``status``, ``grid`` and other readers)."""
+    path = run_dir / MANIFEST_FILE
+    if not path.is_file():
+        raise RunError(f"{str(run_dir)!r} is not a run folder (no {MANIFEST_FILE}); pass a folder under runs/")
+    return Manifest(path, readonly=True)
+
+
 def _header(path: Path) -> bytes:
     with path.open("rb") as handle:
         return handle.read(16)
 
 
-def _model_argument(spec: ModelSpec) -> str:
+def model_argument(spec: ModelSpec) -> str:
     """The registry name when it means the same weights (what servers and backends know), else the source."""
     from ..registry import default_registry
 
