@@ -8,13 +8,11 @@ beyond decoding the image bytes it is handed.
 from __future__ import annotations
 
 import dataclasses
-import io
 from numbers import Real
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
 from .errors import InvalidParameterError
+from .media.images import decoded_size
 from .registry import ModelSpec
 from .types import (
     IMAGE_TO_VIDEO,
@@ -72,22 +70,6 @@ def check_request(task: str, request: VisionRequest, spec: ModelSpec | None = No
         decoded_size("reference_image", request.reference_image)
     for name in ("num_frames", "fps"):
         _check_int_at_least(name, getattr(request, name, None), 1)
-
-
-def decoded_size(field: str, data: Any) -> tuple[int, int]:
-    """Width and height of encoded image ``data``; raises if it does not decode."""
-    if not isinstance(data, (bytes, bytearray)) or not data:
-        raise InvalidParameterError(
-            field, f"must be the bytes of an image file (PNG, JPEG, WebP), got {type(data).__name__}"
-        )
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            return image.size
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise InvalidParameterError(
-            field, f"does not decode as an image ({exc}); pass a PNG, JPEG or WebP file"
-        ) from exc
 
 
 def _check_prompt(prompt: Any, *, required: bool) -> None:

@@ -30,7 +30,7 @@ def finish_run(cwd: Path) -> None:
     from PIL import Image
 
     from abstractvision.backends.base_backend import VisionBackend
-    from abstractvision.outputs.png import encode_png
+    from abstractvision.media.png import encode_png
     from abstractvision.pipeline.compose import load_run_config
     from abstractvision.pipeline.runner import Runner
     from abstractvision.types import GeneratedAsset, VisionBackendCapabilities

@@ -19,10 +19,10 @@ HAND_LOOP = """
 import sys, torch
 from pathlib import Path
 from diffusers import StableDiffusionPipeline
-from abstractvision.testing import ensure_builtin_model
+from abstractvision.builtin import ensure_builtin
 jobs, out, device = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 out.mkdir(parents=True)
-pipe = StableDiffusionPipeline.from_pretrained(ensure_builtin_model("tiny-sd"), safety_checker=None).to(device)
+pipe = StableDiffusionPipeline.from_pretrained(ensure_builtin("tiny-sd"), safety_checker=None).to(device)
 pipe.set_progress_bar_config(disable=True)
 for seed in range(jobs):
     generator = torch.Generator("cpu").manual_seed(seed)
@@ -42,7 +42,7 @@ def main(jobs: int, device: str) -> None:
     hand, runner = [], []
     with tempfile.TemporaryDirectory() as folder:
         cwd = Path(folder)
-        subprocess.run([sys.executable, "-c", "from abstractvision.testing import ensure_builtin_model as e; "
+        subprocess.run([sys.executable, "-c", "from abstractvision.builtin import ensure_builtin as e; "
                         "e('tiny-sd')"], check=True)  # fmt: skip
         for attempt in range(2):
             hand.append(timed([sys.executable, "-c", HAND_LOOP, str(jobs), f"hand{attempt}", device], cwd))

@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 from abstractvision import VisionManager
-from abstractvision.backends.sdcpp_cli import find_sd_cli
-from abstractvision.backends.stable_diffusion_cpp import (
+from abstractvision.backends.stable_diffusion_cpp.backend import (
     StableDiffusionCppBackendConfig,
     StableDiffusionCppVisionBackend,
 )
+from abstractvision.backends.stable_diffusion_cpp.cli_runner import find_sd_cli
 
 PROMPT = "a red fox in the snow"
 
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--sd-cli", default=None, help="default: $ABSTRACTVISION_SD_CLI, PATH, build-cli cache")
     args = parser.parse_args()
     if args.model is None:
-        from abstractvision.testing.sd1_layout import ensure_sd1_layout_model
+        from abstractvision.builtin.sd1_layout import ensure_sd1_layout_model
 
         args.model = ensure_sd1_layout_model()
     params = {"width": args.size, "height": args.size, "steps": args.steps, "guidance_scale": args.guidance}

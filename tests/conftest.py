@@ -31,6 +31,6 @@ def abstractvision_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_sd_path(abstractvision_cache: Path) -> Path:
     """The folder of the built tiny-sd diffusers pipeline (built on first use)."""
     pytest.importorskip("diffusers", reason="needs the diffusers extra: pip install 'abstractvision[diffusers]'")
-    from abstractvision.testing import ensure_builtin_model
+    from abstractvision.builtin import ensure_builtin
 
-    return ensure_builtin_model("tiny-sd")
+    return ensure_builtin("tiny-sd")

@@ -1,4 +1,4 @@
-"""Backend adapters. Each lives in its own module and imports its heavy dependencies lazily."""
+"""Backend adapters: one package per engine, each importing its heavy dependencies lazily."""
 
 from __future__ import annotations
 

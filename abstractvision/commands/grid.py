@@ -25,9 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def grid(args: argparse.Namespace) -> int:
     from ..outputs.files import write_atomic
     from ..outputs.grid import cells_from_records, contact_sheet
-    from ..pipeline.runner import open_run_manifest
+    from ..pipeline.run_dir import RunDir
 
-    manifest = open_run_manifest(args.run_dir)
+    manifest = RunDir(args.run_dir).open_readonly()
     try:
         cells = cells_from_records(manifest.records("done"), args.run_dir)
     finally:

@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_build_cli(args: argparse.Namespace) -> int:
     import sys
 
-    from ..backends.sdcpp_build import build_sd_cli
+    from ..backends.stable_diffusion_cpp.build import build_sd_cli
 
     path = build_sd_cli(
         sdist=args.sdist,
@@ -74,11 +74,11 @@ def run_convert(args: argparse.Namespace) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     try:
         if args.mode == "cli":
-            from ..backends.sdcpp_cli import convert_with_cli, require_sd_cli
+            from ..backends.stable_diffusion_cpp.cli_runner import convert_with_cli, require_sd_cli
 
             convert_with_cli(require_sd_cli(args.sd_cli_path), args.input, temp, args.weight_type, args.vae)
         else:
-            from ..backends.sdcpp_python import convert_model
+            from ..backends.stable_diffusion_cpp.python_runner import convert_model
 
             convert_model(args.input, temp, args.weight_type, args.vae)
         temp.replace(args.output)

@@ -16,9 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def status(args: argparse.Namespace) -> int:
-    from ..pipeline.runner import open_run_manifest
+    from ..pipeline.run_dir import RunDir
 
-    manifest = open_run_manifest(args.run_dir)
+    manifest = RunDir(args.run_dir).open_readonly()
     try:
         report = {"run_dir": str(args.run_dir), **manifest.counts(), **manifest.throughput()}
         report["failures"] = manifest.failures()

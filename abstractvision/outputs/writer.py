@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..media.mime import EXTENSIONS
+from ..media.png import PARAMETERS_KEY, RECORD_KEY, a1111_parameters, deterministic_record
+from ..media.png_chunks import set_png_text
 from ..types import GeneratedAsset
 from .files import write_atomic
-from .media_types import EXTENSIONS
-from .png import PARAMETERS_KEY, RECORD_KEY, a1111_parameters, deterministic_record
-from .png_text import set_png_text
-
-OUTPUTS_DIR = "outputs"
 
 
 @dataclass(frozen=True)
@@ -38,13 +36,16 @@ def job_record(job_id: str, identity: Mapping[str, Any], metadata: Mapping[str, 
 
 def write_job_outputs(
     run_dir: Path,
+    folder: Path,
     job_id: str,
     identity: Mapping[str, Any],
     assets: Sequence[GeneratedAsset],
     extra: Mapping[str, Any] | None = None,
 ) -> WrittenOutput:
-    """Write ``assets`` as ``outputs/<job_id>[-i].<ext>`` and the sidecar; files first, sidecar last."""
-    folder = run_dir / OUTPUTS_DIR
+    """Write ``assets`` as ``<folder>/<job_id>[-i].<ext>`` and the sidecar; files first, sidecar last.
+
+    Paths in the sidecar and the result are relative to ``run_dir``.
+    """
     files = []
     for index, asset in enumerate(assets):
         record = job_record(job_id, identity, asset.metadata)

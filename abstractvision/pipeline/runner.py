@@ -20,17 +20,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..backends.base_backend import VisionBackend
-from ..errors import RunError
-from ..outputs.writer import OUTPUTS_DIR, file_sha256, write_job_outputs
+from ..outputs.writer import file_sha256, write_job_outputs
 from ..registry import ModelSpec
 from .config import RunConfig, redact, redact_overrides
 from .execute import JobFailed, JobResult, JobSpec, run_job
 from .executors import make_executor
-from .lock import LOCK_FILE, RunLock
 from .manifest import Manifest
 from .plan import BackendGroup, Plan
+from .run_dir import RunDir
 
-MANIFEST_FILE = "manifest.sqlite"
 BackendFactory = Callable[[str, str, Mapping[str, Any]], VisionBackend]
 log = logging.getLogger(__name__)
 
@@ -80,14 +78,8 @@ class Runner:
         backends = self._backends(plan)
         if self.settings.dry_run:
             return self._dry_run(plan, run_dir)
-        check_run_dir(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        with RunLock(run_dir):
-            manifest = Manifest(run_dir / MANIFEST_FILE)
-            try:
-                return self._run(plan, run_dir, manifest, backends)
-            finally:
-                manifest.close()
+        with RunDir(run_dir).open_for_writing() as manifest:
+            return self._run(plan, run_dir, manifest, backends)
 
     # -- steps --------------------------------------------------------------------------------------------
 
@@ -125,7 +117,7 @@ class Runner:
     def _run(self, plan: Plan, run_dir: Path, manifest: Manifest, backends: dict[str, VisionBackend]) -> RunSummary:
         start = time.perf_counter()
         manifest.reset_running()
-        _remove_temp_files(run_dir / OUTPUTS_DIR)
+        RunDir(run_dir).remove_temp_files()
         argv = redact_overrides(self.argv or [])
         plan_id = manifest.start_plan({"combinations": self.config.identity()}, argv)
         for group in plan.groups.values():
@@ -203,7 +195,9 @@ class Runner:
             manifest.mark_failed(job.job_id, outcome, 1, 0.0)
             summary.failed += 1
             return
-        written = write_job_outputs(run_dir, job.job_id, job.identity, outcome.assets, {"inputs": dict(job.inputs)})
+        written = write_job_outputs(
+            run_dir, RunDir(run_dir).outputs, job.job_id, job.identity, outcome.assets, {"inputs": dict(job.inputs)}
+        )
         timings = dict(outcome.assets[0].metadata.get("timings") or {})
         timings["duration_s"] = outcome.duration_s
         manifest.mark_done(job.job_id, written.output, written.sha256, outcome.attempts, timings)
@@ -239,48 +233,12 @@ class _SignalGuard:
         print("\nstopping after the current job (Ctrl-C again to abort now)", file=sys.stderr)
 
 
-def check_run_dir(run_dir: Path) -> None:
-    """Refuse a run dir that is a file, or a non-empty folder that is not a run."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise RunError(f"run.dir {str(run_dir)!r} is a file, not a folder; pick another run.dir")
-    manifest = run_dir / MANIFEST_FILE
-    if manifest.is_file() and _header(manifest) != b"SQLite format 3\x00":
-        raise RunError(f"{manifest} is not an AbstractVision manifest (not SQLite); use another run.dir")
-    if run_dir.is_dir() and not manifest.exists():
-        others = [p.name for p in run_dir.iterdir() if p.name != LOCK_FILE]
-        if others:
-            raise RunError(
-                f"run.dir {str(run_dir)!r} holds other files ({', '.join(sorted(others)[:3])}) and no "
-                f"{MANIFEST_FILE}; it is not a run folder, so pick a new or empty run.dir"
-            )
-
-
-def open_run_manifest(run_dir: Path) -> Manifest:
-    """The manifest of an existing run folder, read-only (for ``status``, ``grid`` and other readers)."""
-    path = run_dir / MANIFEST_FILE
-    if not path.is_file():
-        raise RunError(f"{str(run_dir)!r} is not a run folder (no {MANIFEST_FILE}); pass a folder under runs/")
-    return Manifest(path, readonly=True)
-
-
-def _header(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        return handle.read(16)
-
-
 def model_argument(spec: ModelSpec) -> str:
     """The registry name when it means the same weights (what servers and backends know), else the source."""
     from ..registry import default_registry
 
     known = default_registry().find(spec.name)
     return spec.name if known is not None and known.source == spec.source else spec.source
-
-
-def _remove_temp_files(folder: Path) -> None:
-    """Half-written files of a runner that was killed (we hold the lock, so nobody is writing)."""
-    if folder.is_dir():
-        for temp in folder.glob(".*.tmp"):
-            temp.unlink(missing_ok=True)
 
 
 class _NoBar:

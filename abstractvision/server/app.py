@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..backends.base_backend import VisionBackend
-from ..backends.openai_masks import to_white_mask
 from ..errors import AbstractVisionError, InvalidParameterError
+from ..media.masks import to_white_mask
 from ..types import (
     IMAGE_TO_IMAGE,
     IMAGE_TO_VIDEO,

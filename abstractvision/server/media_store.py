@@ -6,7 +6,7 @@ import secrets
 import threading
 from collections import OrderedDict
 
-from ..outputs.media_types import EXTENSIONS
+from ..media.mime import EXTENSIONS
 
 
 class MediaStore:

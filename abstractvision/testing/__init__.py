@@ -1,21 +1,7 @@
-"""Builders for the tiny offline models used by tests, CI and the default run."""
+"""Helpers for tests only (never imported by production code)."""
 
 from __future__ import annotations
 
-from .tiny_models import (
-    BUILDER_VERSION,
-    BUILTIN_MODELS,
-    build_tiny_lora,
-    builtin_model_path,
-    cache_root,
-    ensure_builtin_model,
-)
+from .lora import build_tiny_lora
 
-__all__ = [
-    "BUILDER_VERSION",
-    "BUILTIN_MODELS",
-    "build_tiny_lora",
-    "builtin_model_path",
-    "cache_root",
-    "ensure_builtin_model",
-]
+__all__ = ["build_tiny_lora"]

@@ -48,7 +48,7 @@ def outputs(run_dir: Path) -> dict[str, str]:
 
 def assert_complete(run_dir: Path, expected: int) -> None:
     """Every job done exactly once, its PNG and sidecar present and matching the manifest."""
-    from abstractvision.outputs.png import read_png_record
+    from abstractvision.media.png import read_png_record
 
     rows = jobs(run_dir)
     assert len(rows) == expected

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from abstractvision.cli import main
-from abstractvision.outputs.png import read_png_record
+from abstractvision.media.png import read_png_record
 
 pytestmark = pytest.mark.usefixtures("tiny_sd_path")
 

@@ -28,9 +28,9 @@ from abstractvision import (
     ResourceExhaustedError,
     VisionManager,
 )
-from abstractvision.backends import diffusers_loading
 from abstractvision.backends.factory import create_backend
-from abstractvision.outputs.png import read_png_record, read_png_text
+from abstractvision.backends.huggingface_diffusers import loading as diffusers_loading
+from abstractvision.media.png import read_png_record, read_png_text
 
 PROMPT = "a red fox in the forest"
 

@@ -18,7 +18,7 @@ from run_helpers import assert_complete, jobs
 
 from abstractvision.backends.base_backend import VisionBackend
 from abstractvision.errors import BackendTimeoutError, GenerationError
-from abstractvision.outputs.png import encode_png
+from abstractvision.media.png import encode_png
 from abstractvision.pipeline.compose import load_run_config
 from abstractvision.pipeline.runner import Runner
 from abstractvision.types import GeneratedAsset, ImageGenerationRequest, VisionBackendCapabilities

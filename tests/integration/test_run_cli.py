@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from run_helpers import assert_complete, cli, jobs, outputs
 
-from abstractvision.outputs.png import read_png_text
+from abstractvision.media.png import read_png_text
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from run_helpers import assert_complete, cli, count_done, jobs, popen
 
-from abstractvision.pipeline.lock import RunLock
+from abstractvision.pipeline.run_dir import RunLock
 
 pytestmark = pytest.mark.slow
 ARGS = ("run", "prompt=a red fox", "seed=range(0,5)", "run.dir=r")
@@ -71,8 +71,9 @@ def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path: Path, tiny_sd_
     run_dir = tmp_path / "r"
     run_dir.mkdir()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from abstractvision.pipeline.lock import "
-         "RunLock; RunLock(Path(sys.argv[1])).acquire(); print('locked', flush=True); time.sleep(600)", str(run_dir)],
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from abstractvision.pipeline.run_dir import RunLock; RunLock(Path(sys.argv[1])).acquire(); "
+         "print('locked', flush=True); time.sleep(600)", str(run_dir)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"

@@ -8,8 +8,8 @@ import json
 import pytest
 from PIL import Image
 
-from abstractvision.outputs.png import encode_png, read_png_record, read_png_text
-from abstractvision.outputs.png_text import set_png_text
+from abstractvision.media.png import encode_png, read_png_record, read_png_text
+from abstractvision.media.png_chunks import set_png_text
 from abstractvision.outputs.writer import write_job_outputs
 from abstractvision.types import GeneratedAsset
 
@@ -47,7 +47,9 @@ def test_set_png_text_refuses_non_png() -> None:
 def test_outputs_are_named_by_job_id_with_record_and_sidecar(tmp_path) -> None:
     identity = {"backend": "diffusers", "model": "tiny-sd", "params": {"prompt": "a red fox"}, "seed": 3}
     asset = GeneratedAsset("image", png(), "image/png", METADATA)
-    written = write_job_outputs(tmp_path, "abc", identity, [asset], {"inputs": {"image": "/x.png"}})
+    written = write_job_outputs(
+        tmp_path, tmp_path / "outputs", "abc", identity, [asset], {"inputs": {"image": "/x.png"}}
+    )
     assert written.output == "outputs/abc.png"
     data = (tmp_path / written.output).read_bytes()
     record = read_png_record(data)
@@ -58,12 +60,12 @@ def test_outputs_are_named_by_job_id_with_record_and_sidecar(tmp_path) -> None:
     assert sidecar["timings"] == {"load_s": 1.0, "generate_s": 0.5}
     assert sidecar["inputs"] == {"image": "/x.png"}
     assert sidecar["files"] == [{"path": "outputs/abc.png", "sha256": written.sha256, "mime": "image/png"}]
-    again = write_job_outputs(tmp_path, "abc", identity, [asset])
+    again = write_job_outputs(tmp_path, tmp_path / "outputs", "abc", identity, [asset])
     assert again.sha256 == written.sha256  # the same job gives the same bytes
     assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["abc.json", "abc.png"]
 
 
 def test_several_assets_get_numbered_files(tmp_path) -> None:
     assets = [GeneratedAsset("image", png(), "image/png", METADATA) for _ in range(3)]
-    write_job_outputs(tmp_path, "abc", {}, assets)
+    write_job_outputs(tmp_path, tmp_path / "outputs", "abc", {}, assets)
     assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["abc-1.png", "abc-2.png", "abc.json", "abc.png"]

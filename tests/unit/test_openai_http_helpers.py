@@ -10,9 +10,14 @@ import pytest
 import requests
 from PIL import Image
 
-from abstractvision.backends.http_transport import RetryPolicy, parse_retry_after, redact_url, server_message
-from abstractvision.backends.openai_masks import to_white_mask, white_to_alpha
-from abstractvision.outputs.media_types import sniff_mime
+from abstractvision.backends.openai_compatible.transport import (
+    RetryPolicy,
+    parse_retry_after,
+    redact_url,
+    server_message,
+)
+from abstractvision.media.masks import to_white_mask, white_to_alpha
+from abstractvision.media.mime import sniff_mime
 
 
 def encoded(image: Image.Image, fmt: str, **kwargs: object) -> bytes:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from abstractvision.backends.openai_profiles import PROFILES
+from abstractvision.backends.openai_compatible.profiles import PROFILES
 
 PARAMS = {"negative_prompt": "blurry", "seed": 7, "steps": 4, "guidance_scale": 5.0, "strength": None}
 

@@ -13,13 +13,19 @@ from pathlib import Path
 import pytest
 
 from abstractvision.backends.factory import create_backend
-from abstractvision.backends.sdcpp_cli import COMPONENT_FLAGS, _handle_line, context_flags, find_sd_cli, job_flags
-from abstractvision.backends.sdcpp_files import COMPONENTS, resolve_model_files
-from abstractvision.backends.sdcpp_job import ContextOptions, ImageJob, LogTail
-from abstractvision.backends.stable_diffusion_cpp import (
+from abstractvision.backends.stable_diffusion_cpp.backend import (
     StableDiffusionCppBackendConfig,
     StableDiffusionCppVisionBackend,
 )
+from abstractvision.backends.stable_diffusion_cpp.cli_runner import (
+    COMPONENT_FLAGS,
+    _handle_line,
+    context_flags,
+    find_sd_cli,
+    job_flags,
+)
+from abstractvision.backends.stable_diffusion_cpp.files import COMPONENTS, resolve_model_files
+from abstractvision.backends.stable_diffusion_cpp.job import ContextOptions, ImageJob, LogTail
 from abstractvision.errors import InvalidParameterError, ModelNotFoundError
 from abstractvision.types import ImageGenerationRequest
 
@@ -96,7 +102,7 @@ def test_missing_explicit_file_names_backend_field(tmp_path: Path) -> None:
 
 
 def test_unknown_builtin_model_is_refused() -> None:
-    with pytest.raises(ModelNotFoundError, match="builds only 'builtin:sd1-layout'"):
+    with pytest.raises(ModelNotFoundError, match="the one built-in model it runs is 'builtin:sd1-layout'"):
         resolve_model_files("builtin:other", {}, None)
 
 

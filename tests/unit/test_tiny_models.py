@@ -15,17 +15,17 @@ import pytest
 
 pytest.importorskip("diffusers", reason="needs the diffusers extra: pip install 'abstractvision[diffusers]'")
 
-from abstractvision.errors import ModelNotFoundError
-from abstractvision.testing import tiny_models
-from abstractvision.testing.tiny_models import (
+from abstractvision.builtin import tiny_sd as tiny_models
+from abstractvision.builtin.atomic_build import MARKER_FILE
+from abstractvision.builtin.tiny_sd import (
     BUILDER_VERSION,
-    MARKER_FILE,
     build_tiny_sd,
     builtin_model_path,
     ensure_builtin_model,
 )
+from abstractvision.errors import ModelNotFoundError
 
-BUILD_SCRIPT = "from abstractvision.testing import ensure_builtin_model; print(ensure_builtin_model('tiny-sd'))"
+BUILD_SCRIPT = "from abstractvision.builtin import ensure_builtin; print(ensure_builtin('tiny-sd'))"
 
 
 def weight_hashes(folder: Path) -> dict[str, str]:

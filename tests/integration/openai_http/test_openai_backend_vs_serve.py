@@ -11,8 +11,8 @@ from PIL import Image
 
 from abstractvision import BackendResponseError, ImageGenerationRequest, VisionManager
 from abstractvision.backends.factory import create_backend
-from abstractvision.backends.openai_masks import to_white_mask, white_to_alpha
-from abstractvision.outputs.png import read_png_record
+from abstractvision.media.masks import to_white_mask, white_to_alpha
+from abstractvision.media.png import read_png_record
 
 pytestmark = pytest.mark.slow
 

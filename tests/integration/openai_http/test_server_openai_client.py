@@ -11,7 +11,7 @@ import pytest
 import requests
 from PIL import Image
 
-from abstractvision.outputs.png import read_png_record
+from abstractvision.media.png import read_png_record
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """Fixtures for the stable-diffusion.cpp tests: the SD1.x-layout model (built once per session) and the runtimes.
 
 stable-diffusion.cpp cannot load the tiny models, so these tests use the random SD1.x-layout model from
-``abstractvision.testing.sd1_layout`` (about 1 GB, about 15 s to build). Python mode needs
+``abstractvision.builtin.sd1_layout`` (about 1 GB, about 15 s to build). Python mode needs
 stable-diffusion-cpp-python; CLI mode needs an sd-cli binary (``$ABSTRACTVISION_SD_CLI``, PATH, or the
 build-cli cache). A missing runtime skips its tests with the command that installs it.
 """
@@ -23,14 +23,14 @@ def sd1_model(abstractvision_cache: Path) -> Path:
     """The SD1.x-layout diffusers folder stable-diffusion.cpp loads."""
     if importlib.util.find_spec("diffusers") is None:  # find_spec: importing torch here would cost seconds
         pytest.skip("building the SD1.x-layout model needs: pip install 'abstractvision[diffusers]'")
-    from abstractvision.testing.sd1_layout import ensure_sd1_layout_model
+    from abstractvision.builtin.sd1_layout import ensure_sd1_layout_model
 
     return ensure_sd1_layout_model()
 
 
 @pytest.fixture(scope="session")
 def sd_cli() -> Path:
-    from abstractvision.backends.sdcpp_cli import find_sd_cli
+    from abstractvision.backends.stable_diffusion_cpp.cli_runner import find_sd_cli
 
     path = find_sd_cli(None)
     if path is None:
@@ -64,7 +64,7 @@ def mode_options(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def make_backend(mode_options: dict[str, Any]) -> Iterator[Callable[..., Any]]:
     """Builds sdcpp backends in the module's mode; unloads them all at the end."""
-    from abstractvision.backends.stable_diffusion_cpp import (
+    from abstractvision.backends.stable_diffusion_cpp.backend import (
         StableDiffusionCppBackendConfig,
         StableDiffusionCppVisionBackend,
     )

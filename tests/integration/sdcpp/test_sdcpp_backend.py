@@ -17,11 +17,11 @@ import pytest
 from PIL import Image
 
 from abstractvision import GenerationError, ImageEditRequest, ImageGenerationRequest, VisionManager
-from abstractvision.backends.stable_diffusion_cpp import (
+from abstractvision.backends.stable_diffusion_cpp.backend import (
     StableDiffusionCppBackendConfig,
     StableDiffusionCppVisionBackend,
 )
-from abstractvision.outputs.png import read_png_record
+from abstractvision.media.png import read_png_record
 
 pytestmark = [pytest.mark.sdcpp, pytest.mark.slow]
 
@@ -113,7 +113,7 @@ def test_gguf_conversion_loads_and_generates(
 LOAD_SCRIPT = """
 import sys
 from abstractvision import VisionManager
-from abstractvision.backends.stable_diffusion_cpp import *
+from abstractvision.backends.stable_diffusion_cpp.backend import *
 config = StableDiffusionCppBackendConfig(model=sys.argv[1], mode=sys.argv[2], sd_cli_path=sys.argv[3] or None)
 backend = StableDiffusionCppVisionBackend(config)
 for attempt in range(2):  # a failed load must stay an error, never a crash, on every try

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from abstractvision import VisionManager
-from abstractvision.backends.stable_diffusion_cpp import (
+from abstractvision.backends.stable_diffusion_cpp.backend import (
     StableDiffusionCppBackendConfig,
     StableDiffusionCppVisionBackend,
 )

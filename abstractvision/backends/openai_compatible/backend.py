@@ -2,7 +2,7 @@
 
 Text to image is ``POST {base_url}/images/generations`` (JSON); image to image is
 ``POST {base_url}/images/edits`` (multipart, with the mask when given). Video is opt-in through
-``text_to_video_path`` / ``image_to_video_path``. A server profile (``openai_profiles``) says how
+``text_to_video_path`` / ``image_to_video_path``. A server profile (``profiles``) says how
 seed, steps, guidance and negative prompt travel, since OpenAI's own API has none of them; every
 asset records exactly what was sent and whether the seed is known to be honoured.
 """
@@ -22,11 +22,12 @@ from typing import Any, ClassVar
 import requests
 from PIL import Image
 
-from .. import __version__
-from ..errors import BackendResponseError, InvalidParameterError
-from ..outputs.media_types import EXTENSIONS, IMAGE_MIME_TYPES, sniff_mime
-from ..outputs.png import PARAMETERS_KEY, RECORD_KEY, encode_png, read_png_text
-from ..types import (
+from ... import __version__
+from ...errors import BackendResponseError, InvalidParameterError
+from ...media.masks import white_to_alpha
+from ...media.mime import EXTENSIONS, IMAGE_MIME_TYPES, sniff_mime
+from ...media.png import PARAMETERS_KEY, RECORD_KEY, encode_png, read_png_text
+from ...types import (
     IMAGE_TO_IMAGE,
     IMAGE_TO_VIDEO,
     TEXT_TO_IMAGE,
@@ -40,12 +41,11 @@ from ..types import (
     VisionBackendCapabilities,
     VisionRequest,
 )
-from .base_backend import VisionBackend
-from .http_transport import HttpTransport, RetryPolicy, redact_url
-from .openai_masks import white_to_alpha
-from .openai_profiles import EXTENSION_PARAMS, PROFILES
-from .openai_responses import data_items, item_bytes, media_type_of, response_json
-from .openai_video import request_video
+from ..base_backend import VisionBackend
+from .profiles import EXTENSION_PARAMS, PROFILES
+from .responses import data_items, item_bytes, media_type_of, response_json
+from .transport import HttpTransport, RetryPolicy, redact_url
+from .video import request_video
 
 RESPONSE_FORMATS = ("b64_json", "url")
 SIZE_PATTERN = re.compile(r"^[1-9][0-9]*x[1-9][0-9]*$")

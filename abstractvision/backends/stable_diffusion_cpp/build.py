@@ -19,8 +19,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..errors import BackendUnavailableError, InvalidParameterError
-from ..testing.tiny_models import cache_root
+from ...builtin.cache import cache_root
+from ...errors import BackendUnavailableError, InvalidParameterError
 
 PACKAGE = "stable-diffusion-cpp-python"
 MARKER_FILE = "build.json"

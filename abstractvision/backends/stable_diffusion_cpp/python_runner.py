@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendUnavailableError, GenerationError, ModelLoadError
-from .sdcpp_job import WEIGHT_TYPES, ContextOptions, ImageJob, LogTail
+from ...errors import BackendUnavailableError, GenerationError, ModelLoadError
+from .job import WEIGHT_TYPES, ContextOptions, ImageJob, LogTail
 
 logger = logging.getLogger("abstractvision.sdcpp")
 

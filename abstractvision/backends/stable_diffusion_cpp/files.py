@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InvalidParameterError, ModelNotFoundError
-from ..registry import ModelSpec, default_registry
+from ...builtin import ensure_builtin, is_builtin
+from ...errors import InvalidParameterError, ModelNotFoundError
+from ...registry import ModelSpec, default_registry
 
 #: Files a context can take besides the full model, in sd-cli's order.
 COMPONENTS = ("diffusion_model", "vae", "clip_l", "clip_g", "t5xxl", "llm")
 TEXT_ENCODERS = ("clip_l", "clip_g", "t5xxl", "llm")
-BUILTIN_PREFIX = "builtin:"
 MODEL_DIR_ENV = "ABSTRACTVISION_MODEL_DIR"
 
 
@@ -95,8 +95,8 @@ def _base_dir(model_dir: str | None) -> Path:
 
 
 def _existing(option: str, text: str, base: Path, spec: ModelSpec | None) -> Path:
-    if text.startswith(BUILTIN_PREFIX):
-        return _builtin(option, text[len(BUILTIN_PREFIX) :])
+    if is_builtin(text):
+        return _builtin(option, text)
     path = Path(text).expanduser()
     path = path if path.is_absolute() else base / path
     if path.exists():
@@ -113,16 +113,15 @@ def _existing(option: str, text: str, base: Path, spec: ModelSpec | None) -> Pat
     )
 
 
-def _builtin(option: str, name: str) -> Path:
-    if name != "sd1-layout":
+def _builtin(option: str, source: str) -> Path:
+    if source != "builtin:sd1-layout":
         raise ModelNotFoundError(
-            f"`{option}`: unknown built-in model {name!r}; the sdcpp backend builds only 'builtin:sd1-layout'",
+            f"`{option}`: stable-diffusion.cpp cannot load {source!r} (it recognises only the real SD1.x/SDXL/FLUX "
+            "tensor layouts); the one built-in model it runs is 'builtin:sd1-layout'",
             backend="sdcpp",
-            model=name,
+            model=source,
         )
-    from ..testing.sd1_layout import ensure_sd1_layout_model
-
-    return ensure_sd1_layout_model()
+    return ensure_builtin(source)
 
 
 def _hub_cache_folder(text: str) -> Path | None:

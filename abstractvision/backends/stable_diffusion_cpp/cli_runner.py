@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import BackendUnavailableError, GenerationError, InvalidParameterError, ModelLoadError
-from .sdcpp_files import ModelFiles
-from .sdcpp_job import WEIGHT_TYPES, ContextOptions, ImageJob, LogTail
+from ...errors import BackendUnavailableError, GenerationError, InvalidParameterError, ModelLoadError
+from .files import ModelFiles
+from .job import WEIGHT_TYPES, ContextOptions, ImageJob, LogTail
 
 logger = logging.getLogger("abstractvision.sdcpp")
 
@@ -56,7 +56,7 @@ def find_sd_cli(configured: str | None) -> Path | None:
     on_path = shutil.which(SD_CLI_NAME)
     if on_path:
         return Path(on_path)
-    from .sdcpp_build import built_sd_cli
+    from .build import built_sd_cli
 
     return built_sd_cli()
 
@@ -151,7 +151,7 @@ class CliRunner:
     def versions(self) -> dict[str, str]:
         key = str(self.sd_cli)
         if key not in _versions:
-            from .sdcpp_build import build_info
+            from .build import build_info
 
             result = subprocess.run([key, "--version"], capture_output=True, text=True, timeout=30, check=False)
             built_from = build_info(self.sd_cli).get("version")

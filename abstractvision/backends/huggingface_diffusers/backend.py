@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidParameterError
-from ..outputs.png import encode_png
-from ..types import (
+from ...builtin import builder_version, is_builtin
+from ...errors import InvalidParameterError
+from ...media.images import decode_image, resized
+from ...media.png import encode_png
+from ...types import (
     IMAGE_TO_IMAGE,
     TEXT_TO_IMAGE,
     GeneratedAsset,
@@ -27,10 +28,9 @@ from ..types import (
     ProgressCallback,
     VisionBackendCapabilities,
 )
-from ..validation import decoded_size
-from . import diffusers_loading as loading
-from .base_backend import VisionBackend
-from .diffusers_schedulers import build_scheduler, check_scheduler_name, scheduler_class
+from ..base_backend import VisionBackend
+from . import loading
+from .schedulers import build_scheduler, check_scheduler_name, scheduler_class
 
 REQUEST_EXTRAS = ("scheduler", "lora_weights")
 _DEVICE_PREFIXES = ("cpu", "cuda", "mps", "xpu")
@@ -49,7 +49,7 @@ class HuggingFaceDiffusersBackendConfig:
             open a network connection.
         revision: hub branch, tag or commit. variant: weight variant such as "fp16".
         cache_dir: Hugging Face cache folder (default: the hub's own default).
-        scheduler: short name ("euler_a", "dpm++_karras", see ``diffusers_schedulers.SCHEDULERS``) or a
+        scheduler: short name ("euler_a", "dpm++_karras", see ``schedulers.SCHEDULERS``) or a
             diffusers class name; None keeps the model's own. Overridable per request (``extra``).
         cpu_offload: False, True (= "model": one component on the GPU at a time) or "sequential".
         vae_slicing, vae_tiling: decode in slices / tiles (large images in less memory).
@@ -164,7 +164,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         return self._run(TEXT_TO_IMAGE, TEXT_TO_IMAGE, request.extra, request.seed, params, call, progress)
 
     def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
-        image = _decode(request.image, "image", "RGB")
+        image = decode_image("image", request.image, "RGB")
         width, height = request.width or image.width, request.height or image.height
         params = {
             "prompt": request.prompt,
@@ -176,12 +176,12 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             "strength": self._default("strength", request.strength, 0.75),
             "image_sha256": hashlib.sha256(request.image).hexdigest(),
         }
-        call: dict[str, Any] = {"image": _resized(image, width, height), "strength": params["strength"]}
+        call: dict[str, Any] = {"image": resized(image, width, height), "strength": params["strength"]}
         pipeline = IMAGE_TO_IMAGE
         if request.mask is not None:
             pipeline = "inpainting"
             params["mask_sha256"] = hashlib.sha256(request.mask).hexdigest()
-            mask = _resized(_decode(request.mask, "mask", "L"), width, height)
+            mask = resized(decode_image("mask", request.mask, "L"), width, height)
             call.update(mask_image=mask, width=width, height=height)
         return self._run(IMAGE_TO_IMAGE, pipeline, request.extra, request.seed, params, call, progress)
 
@@ -366,10 +366,8 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             "safety_checker": self.config.safety_checker,
             "versions": loading.library_versions(),
         }
-        if model.source.startswith(loading.BUILTIN_PREFIX):
-            from ..testing.tiny_models import BUILDER_VERSION
-
-            metadata["builder_version"] = BUILDER_VERSION
+        if is_builtin(model.source):
+            metadata["builder_version"] = builder_version(model.source)
         if self._loras:
             metadata["loras"] = [
                 {**dataclasses.asdict(lora), "weight": adapter_weights[lora.name]} for lora in self._loras
@@ -386,15 +384,3 @@ def _progress_hook(progress: ProgressCallback | None) -> Any:
         return callback_kwargs
 
     return on_step_end
-
-
-def _decode(data: bytes, field_name: str, mode: str) -> Any:
-    from PIL import Image
-
-    decoded_size(field_name, data)  # raises InvalidParameterError naming the field when it does not decode
-    with Image.open(io.BytesIO(data)) as image:
-        return image.convert(mode)
-
-
-def _resized(image: Any, width: int, height: int) -> Any:
-    return image if image.size == (width, height) else image.resize((width, height))

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..errors import (
+from ... import __version__
+from ...builtin import ensure_builtin, is_builtin
+from ...errors import (
     AbstractVisionError,
     BackendUnavailableError,
     GenerationError,
@@ -30,9 +31,8 @@ from ..errors import (
     ModelNotFoundError,
     ResourceExhaustedError,
 )
-from ..registry import ModelSpec, default_registry
+from ...registry import ModelSpec, default_registry
 
-BUILTIN_PREFIX = "builtin:"
 INSTALL_HINT = "install it with: pip install 'abstractvision[diffusers]'"
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 _VERSIONED_LIBRARIES = ("torch", "diffusers", "transformers", "accelerate", "peft")
@@ -93,10 +93,8 @@ def resolve_model(model_id: str, *, allow_download: bool, revision: str | None, 
     spec = default_registry().find(model_id)
     source = spec.source if spec else model_id
     name = spec.name if spec else model_id
-    if source.startswith(BUILTIN_PREFIX):
-        from ..testing.tiny_models import ensure_builtin_model
-
-        folder = ensure_builtin_model(source.removeprefix(BUILTIN_PREFIX))
+    if is_builtin(source):
+        folder = ensure_builtin(source)
         return ResolvedModel(name, source, str(folder), None, spec)
     folder = Path(source).expanduser()
     if folder.is_dir():

@@ -9,9 +9,9 @@ from typing import Any
 
 import requests
 
-from ..errors import BackendResponseError
-from ..outputs.media_types import sniff_mime
-from .http_transport import HttpTransport, redact_url
+from ...errors import BackendResponseError
+from ...media.mime import sniff_mime
+from .transport import HttpTransport, redact_url
 
 
 def response_json(response: requests.Response, context: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,17 +12,17 @@ single call with that seed gives), and each asset records its seed.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidParameterError
-from ..outputs.png import encode_png
-from ..registry import default_registry
-from ..types import (
+from ...errors import InvalidParameterError
+from ...media.images import decode_image, resized
+from ...media.png import encode_png
+from ...registry import default_registry
+from ...types import (
     IMAGE_TO_IMAGE,
     TEXT_TO_IMAGE,
     GeneratedAsset,
@@ -31,10 +31,10 @@ from ..types import (
     ProgressCallback,
     VisionBackendCapabilities,
 )
-from ..validation import MAX_SEED
-from .base_backend import VisionBackend
-from .sdcpp_files import COMPONENTS, ModelFiles, resolve_model_files
-from .sdcpp_job import SAMPLERS, SCHEDULERS, WEIGHT_TYPES, ContextOptions, ImageJob, Runner
+from ...validation import MAX_SEED
+from ..base_backend import VisionBackend
+from .files import COMPONENTS, ModelFiles, resolve_model_files
+from .job import SAMPLERS, SCHEDULERS, WEIGHT_TYPES, ContextOptions, ImageJob, Runner
 
 MODES = ("auto", "cli", "python")
 REQUEST_EXTRAS = ("sampler", "scheduler")
@@ -180,15 +180,15 @@ class StableDiffusionCppVisionBackend(VisionBackend):
         self, request: ImageEditRequest, *, n: int = 1, progress: ProgressCallback | None = None
     ) -> list[GeneratedAsset]:
         """Image to image (``strength``), or inpainting when the request has a mask (white = repaint)."""
-        image = _decode(request.image, "image", "RGB")
+        image = decode_image("image", request.image, "RGB")
         width, height = request.width or image.width, request.height or image.height
         params = self._common_params(request, width, height)
         params["strength"] = self._default("strength", request.strength)
         params["image_sha256"] = hashlib.sha256(request.image).hexdigest()
-        inputs: dict[str, Any] = {"init_image": _resized(image, width, height), "strength": params["strength"]}
+        inputs: dict[str, Any] = {"init_image": resized(image, width, height), "strength": params["strength"]}
         if request.mask is not None:
             params["mask_sha256"] = hashlib.sha256(request.mask).hexdigest()
-            inputs["mask"] = _resized(_decode(request.mask, "mask", "L"), width, height)
+            inputs["mask"] = resized(decode_image("mask", request.mask, "L"), width, height)
         return self._run(IMAGE_TO_IMAGE, request.extra, request.seed, n, params, inputs, progress)
 
     # -- internals ---------------------------------------------------------------------------------------
@@ -269,7 +269,7 @@ class StableDiffusionCppVisionBackend(VisionBackend):
             offload_to_cpu=cfg.offload_to_cpu,
             flash_attention=cfg.flash_attention,
         )
-        from .sdcpp_cli import CliRunner, find_sd_cli, require_sd_cli
+        from .cli_runner import CliRunner, find_sd_cli, require_sd_cli
 
         sd_cli = None
         if cfg.mode == "cli":
@@ -279,7 +279,7 @@ class StableDiffusionCppVisionBackend(VisionBackend):
         if sd_cli is not None:
             self._runner = CliRunner(options, sd_cli, cfg.timeout_s)
         else:
-            from .sdcpp_python import PythonRunner, import_binding
+            from .python_runner import PythonRunner, import_binding
 
             import_binding()  # fail now, with the install command, if the package is missing
             self._runner = PythonRunner(options)
@@ -312,7 +312,7 @@ class StableDiffusionCppVisionBackend(VisionBackend):
     def _metadata(
         self, task: str, runner: Runner, params: dict[str, Any], sampler: str | None, scheduler: str | None
     ) -> dict[str, Any]:
-        from .. import __version__
+        from ... import __version__
 
         files = self._files
         assert files is not None
@@ -338,19 +338,3 @@ class StableDiffusionCppVisionBackend(VisionBackend):
 def check_choice(field: str, value: Any, choices: tuple[str, ...]) -> None:
     if value is not None and value not in choices:
         raise InvalidParameterError(field, f"must be one of {list(choices)}, got {value!r}")
-
-
-def _decode(data: bytes, field_name: str, mode: str) -> Any:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.convert(mode)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InvalidParameterError(
-            field_name, f"does not decode as an image ({exc}); pass a PNG, JPEG or WebP file"
-        ) from exc
-
-
-def _resized(image: Any, width: int, height: int) -> Any:
-    return image if image.size == (width, height) else image.resize((width, height))

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from ..errors import BackendConnectionError, BackendResponseError, BackendTimeoutError
+from ...errors import BackendConnectionError, BackendResponseError, BackendTimeoutError
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """A random model with the real SD1.x tensor layout, for testing the stable-diffusion.cpp backend offline.
 
 stable-diffusion.cpp recognises architectures by tensor names and shapes, so it cannot load the tiny
-models in ``tiny_models``. This builder writes the "tiny UNet" variant measured in MEASURED.md: the
+models in ``tiny_sd``. This builder writes the "tiny UNet" variant measured in MEASURED.md: the
 SD1.x text encoder and VAE, a UNet with SD1.x block widths but one layer per block and no mid block
 (about 1 GB in fp16, about 12 s). Its pictures are noise, but every code path of the library runs.
 
@@ -15,7 +15,8 @@ import os
 from pathlib import Path
 
 from ..errors import BackendUnavailableError
-from .tiny_models import build_once, cache_root
+from .atomic_build import build_once
+from .cache import cache_root
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 SD1_LAYOUT_VERSION = 1

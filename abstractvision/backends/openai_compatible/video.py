@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import BackendResponseError, BackendTimeoutError, GenerationError
-from ..outputs.media_types import VIDEO_ANSWER_MIME_TYPES
-from .http_transport import HttpTransport
-from .openai_responses import data_items, item_bytes, media_type_of, response_json
+from ...errors import BackendResponseError, BackendTimeoutError, GenerationError
+from ...media.mime import VIDEO_ANSWER_MIME_TYPES
+from .responses import data_items, item_bytes, media_type_of, response_json
+from .transport import HttpTransport
 
 DONE = ("completed", "succeeded")
 FAILED = ("failed", "cancelled", "canceled", "error", "expired")

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .sdcpp_files import ModelFiles
+from .files import ModelFiles
 
 #: sd.cpp's sampling methods and sigma schedulers (identical in sd-cli 0.4.7 and the binding).
 SAMPLERS = (

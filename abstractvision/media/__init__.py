@@ -1,0 +1,1 @@
+"""Media helpers shared by backends, the server and the writer: PNG chunks, MIME sniffing, images, masks."""
