@@ -26,8 +26,8 @@ from .errors import (
     RunLockedError,
 )
 from .registry import ModelRegistry, ModelSpec, default_registry
+from .tasks import TASKS
 from .types import (
-    TASKS,
     GeneratedAsset,
     ImageEditRequest,
     ImageGenerationRequest,

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import InvalidParameterError, ModelNotFoundError
-from .types import TASKS
+from .tasks import TASKS
 
 CONFIG_DIR = Path(__file__).parent / "conf"
 GENERATION_DEFAULT_KEYS = ("width", "height", "steps", "guidance_scale", "strength", "num_frames", "fps")
@@ -75,8 +75,17 @@ class ModelSpec:
             components={str(k): str(v) for k, v in (data.get("components") or {}).items()},
         )
 
+    @classmethod
+    def for_source(cls, source: str) -> ModelSpec:
+        """A model no config describes (a folder, a file, a hub id): any task, any backend, no defaults."""
+        return cls(name=source, source=source, tasks=TASKS)
+
     def supports(self, task: str) -> bool:
         return task in self.tasks
+
+    def runs_on(self, backend: str) -> bool:
+        """Whether ``backend`` can run this model (a spec listing no backends runs on any)."""
+        return not self.backends or backend in self.backends
 
 
 class ModelRegistry:
@@ -108,6 +117,15 @@ class ModelRegistry:
         if name_or_source in self._specs:
             return self._specs[name_or_source]
         return next((s for s in self._specs.values() if s.source == name_or_source), None)
+
+
+def resolve_model(name_or_source: str, registry: ModelRegistry | None = None) -> ModelSpec:
+    """The spec of a registry name (or of a source a spec has), else an ad-hoc spec for that source.
+
+    Called once, where a model is named (the library's backend constructors, the CLI); everything
+    after that is handed the spec itself.
+    """
+    return (registry or default_registry()).find(name_or_source) or ModelSpec.for_source(name_or_source)
 
 
 @lru_cache(maxsize=1)

@@ -10,14 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-TEXT_TO_IMAGE = "text_to_image"
-IMAGE_TO_IMAGE = "image_to_image"
-TEXT_TO_VIDEO = "text_to_video"
-IMAGE_TO_VIDEO = "image_to_video"
-MULTI_VIEW_IMAGE = "multi_view_image"
-
-TASKS: tuple[str, ...] = (TEXT_TO_IMAGE, IMAGE_TO_IMAGE, TEXT_TO_VIDEO, IMAGE_TO_VIDEO, MULTI_VIEW_IMAGE)
-
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(step, total_steps)`` after each denoising step."""
 
@@ -127,10 +119,6 @@ class VisionBackendCapabilities:
     """What a configured backend will do (the registry says what a model can do)."""
 
     supported_tasks: tuple[str, ...] = ()
-    supports_mask: bool = False
-    max_width: int | None = None
-    max_height: int | None = None
-    max_frames: int | None = None
 
     def supports(self, task: str) -> bool:
         return task in self.supported_tasks

@@ -8,30 +8,33 @@ beyond decoding the image bytes it is handed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from numbers import Real
 from typing import Any
 
 from .errors import InvalidParameterError
 from .media.images import decoded_size
 from .registry import ModelSpec
-from .types import (
-    IMAGE_TO_VIDEO,
-    TASKS,
-    ImageEditRequest,
-    ImageToVideoRequest,
-    MultiAngleRequest,
-    VisionRequest,
-)
+from .tasks import IMAGE_TO_VIDEO, TASKS
+from .types import ImageEditRequest, ImageToVideoRequest, MultiAngleRequest, VisionRequest
 
 MAX_SEED = 2**63 - 1
 
 
+def resolve_params(params: Mapping[str, Any], spec: ModelSpec | None) -> dict[str, Any]:
+    """``params`` with every unset (``None``) one taken from the model's defaults: the one place they are filled.
+
+    The planner applies it to each job's config parameters (so a job carries its complete request), and
+    ``resolve_request`` to a request made in Python; backends keep no defaults of their own.
+    """
+    defaults = spec.defaults if spec is not None else {}
+    return {k: defaults.get(k) if v is None else v for k, v in params.items()}
+
+
 def resolve_request(request: VisionRequest, spec: ModelSpec | None) -> VisionRequest:
     """Return ``request`` with every unset (``None``) parameter taken from the model's defaults."""
-    if spec is None:
-        return request
-    fields = {f.name for f in dataclasses.fields(request)}
-    updates = {k: v for k, v in spec.defaults.items() if k in fields and getattr(request, k) is None}
+    fields = {f.name: getattr(request, f.name) for f in dataclasses.fields(request) if f.name != "extra"}
+    updates = {k: v for k, v in resolve_params(fields, spec).items() if v is not None and fields[k] is None}
     return dataclasses.replace(request, **updates) if updates else request
 
 

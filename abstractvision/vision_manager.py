@@ -1,4 +1,4 @@
-"""VisionManager: the thin front door. It validates, checks capability, and delegates."""
+"""VisionManager: the thin front door. It validates, checks capability, and delegates through the task table."""
 
 from __future__ import annotations
 
@@ -6,22 +6,9 @@ from typing import Any
 
 from .backends.base_backend import VisionBackend
 from .errors import CapabilityNotSupportedError
-from .registry import ModelSpec, default_registry
-from .types import (
-    IMAGE_TO_IMAGE,
-    IMAGE_TO_VIDEO,
-    MULTI_VIEW_IMAGE,
-    TEXT_TO_IMAGE,
-    TEXT_TO_VIDEO,
-    GeneratedAsset,
-    ImageEditRequest,
-    ImageGenerationRequest,
-    ImageToVideoRequest,
-    MultiAngleRequest,
-    ProgressCallback,
-    VideoGenerationRequest,
-    VisionRequest,
-)
+from .registry import ModelSpec
+from .tasks import IMAGE_TO_IMAGE, IMAGE_TO_VIDEO, MULTI_VIEW_IMAGE, TEXT_TO_IMAGE, TEXT_TO_VIDEO, get_task
+from .types import GeneratedAsset, ProgressCallback, VisionRequest
 from .validation import check_request, resolve_request
 
 
@@ -30,8 +17,8 @@ class VisionManager:
 
     Args:
         backend (`VisionBackend`): the engine that does the work.
-        model_spec (`ModelSpec`, *optional*): what the model can do and its defaults; looked up in the
-            registry from ``backend.model_name`` when not given (``None`` for unlisted models).
+        model_spec (`ModelSpec`, *optional*): what the model can do, its defaults and size rules; defaults
+            to the backend's own (``backend.model_spec``).
 
     Example::
 
@@ -42,36 +29,38 @@ class VisionManager:
 
     def __init__(self, backend: VisionBackend, model_spec: ModelSpec | None = None) -> None:
         self.backend = backend
-        self.model_spec = model_spec or (default_registry().find(backend.model_name) if backend.model_name else None)
+        self.model_spec = model_spec or backend.model_spec
 
     def generate_image(self, prompt: str, *, progress: ProgressCallback | None = None, **params: Any) -> GeneratedAsset:
-        request = self.prepare(TEXT_TO_IMAGE, ImageGenerationRequest(prompt=prompt, **params))
-        return self.backend.generate_image(request, progress=progress)
+        return self._one(TEXT_TO_IMAGE, progress, prompt=prompt, **params)
 
     def edit_image(
         self, prompt: str, image: bytes, *, progress: ProgressCallback | None = None, **params: Any
     ) -> GeneratedAsset:
-        request = self.prepare(IMAGE_TO_IMAGE, ImageEditRequest(prompt=prompt, image=image, **params))
-        return self.backend.edit_image(request, progress=progress)
+        """Image to image; with ``mask=`` (white = repaint) it is inpainting."""
+        return self._one(IMAGE_TO_IMAGE, progress, prompt=prompt, image=image, **params)
 
     def generate_angles(
         self, prompt: str, *, progress: ProgressCallback | None = None, **params: Any
     ) -> list[GeneratedAsset]:
-        request = self.prepare(MULTI_VIEW_IMAGE, MultiAngleRequest(prompt=prompt, **params))
-        return self.backend.generate_angles(request, progress=progress)
+        """Several views of one subject (``angles=``, optional ``reference_image=``): one asset per view."""
+        return self._many(MULTI_VIEW_IMAGE, progress, prompt=prompt, **params)
 
     def generate_video(self, prompt: str, *, progress: ProgressCallback | None = None, **params: Any) -> GeneratedAsset:
-        request = self.prepare(TEXT_TO_VIDEO, VideoGenerationRequest(prompt=prompt, **params))
-        return self.backend.generate_video(request, progress=progress)
+        return self._one(TEXT_TO_VIDEO, progress, prompt=prompt, **params)
 
     def image_to_video(
         self, image: bytes, *, progress: ProgressCallback | None = None, **params: Any
     ) -> GeneratedAsset:
-        request = self.prepare(IMAGE_TO_VIDEO, ImageToVideoRequest(image=image, **params))
-        return self.backend.image_to_video(request, progress=progress)
+        return self._one(IMAGE_TO_VIDEO, progress, image=image, **params)
+
+    def run(self, task: str, request: VisionRequest, progress: ProgressCallback | None = None) -> list[GeneratedAsset]:
+        """Any task of the table with a ready request: prepared, then performed; always a list of assets."""
+        return get_task(task).run(self.backend, self.prepare(task, request), progress)
 
     def prepare(self, task: str, request: VisionRequest) -> VisionRequest:
         """Check capability, fill model defaults and validate, before any work starts."""
+        get_task(task)
         if not self.backend.get_capabilities().supports(task):
             raise self.backend.unsupported(task)
         spec = self.model_spec
@@ -84,3 +73,9 @@ class VisionManager:
         request = resolve_request(request, spec)
         check_request(task, request, spec)
         return request
+
+    def _many(self, task: str, progress: ProgressCallback | None, **fields: Any) -> list[GeneratedAsset]:
+        return self.run(task, get_task(task).request_type(**fields), progress)
+
+    def _one(self, task: str, progress: ProgressCallback | None, **fields: Any) -> GeneratedAsset:
+        return self._many(task, progress, **fields)[0]

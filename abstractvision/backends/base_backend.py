@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
 from ..errors import CapabilityNotSupportedError
+from ..registry import ModelSpec
+from ..tasks import IMAGE_TO_IMAGE, IMAGE_TO_VIDEO, MULTI_VIEW_IMAGE, TEXT_TO_IMAGE, TEXT_TO_VIDEO
 from ..types import (
-    IMAGE_TO_IMAGE,
-    IMAGE_TO_VIDEO,
-    MULTI_VIEW_IMAGE,
-    TEXT_TO_IMAGE,
-    TEXT_TO_VIDEO,
     GeneratedAsset,
     ImageEditRequest,
     ImageGenerationRequest,
@@ -32,6 +30,8 @@ class VisionBackend(ABC):
 
     #: Short name used in metadata, configs and errors ("diffusers", "sdcpp", "openai").
     name: str = "backend"
+    #: The model this backend runs, with its defaults and size rules (``None``: the backend does not know).
+    model_spec: ModelSpec | None = None
 
     @property
     def model_name(self) -> str | None:
@@ -92,3 +92,17 @@ _WHO_SUPPORTS = {
     IMAGE_TO_VIDEO: "Use the openai backend with `image_to_video_path` set, or a video model.",
     MULTI_VIEW_IMAGE: "No built-in backend implements multi_view_image yet.",
 }
+
+
+def image_params(
+    request: ImageGenerationRequest | ImageEditRequest, width: int | None, height: int | None
+) -> dict[str, Any]:
+    """The parameters every image backend records for a request (``None``: left to the engine)."""
+    return {
+        "prompt": request.prompt,
+        "negative_prompt": request.negative_prompt,
+        "width": width,
+        "height": height,
+        "steps": request.steps,
+        "guidance_scale": request.guidance_scale,
+    }

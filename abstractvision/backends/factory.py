@@ -1,39 +1,57 @@
-"""Build a backend from its short name and plain options (what configs and the CLI hold)."""
+"""Build a backend from its short name, a model spec and plain options (what configs and the CLI hold)."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidParameterError
+from ..registry import ModelSpec, resolve_model
 from .base_backend import VisionBackend
+from .options import MODEL, names_with_role
 
-# short name -> (module, config class, backend class, config field that names the model)
-BACKENDS: dict[str, tuple[str, str, str, str]] = {
-    "diffusers": (
-        "huggingface_diffusers",
-        "HuggingFaceDiffusersBackendConfig",
-        "HuggingFaceDiffusersVisionBackend",
-        "model_id",
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """One engine: where its classes live, and whether it runs any model (a server decides) or only its own."""
+
+    package: str
+    config_class: str
+    backend_class: str
+    runs_any_model: bool = False
+
+    def classes(self) -> tuple[type, type]:
+        module = importlib.import_module(f"{__package__}.{self.package}")
+        return getattr(module, self.config_class), getattr(module, self.backend_class)
+
+
+BACKENDS: dict[str, BackendEntry] = {
+    "diffusers": BackendEntry(
+        "huggingface_diffusers", "HuggingFaceDiffusersBackendConfig", "HuggingFaceDiffusersVisionBackend"
     ),
-    "sdcpp": ("stable_diffusion_cpp", "StableDiffusionCppBackendConfig", "StableDiffusionCppVisionBackend", "model"),
-    "openai": ("openai_compatible", "OpenAICompatibleBackendConfig", "OpenAICompatibleVisionBackend", "model_id"),
+    "sdcpp": BackendEntry("stable_diffusion_cpp", "StableDiffusionCppBackendConfig", "StableDiffusionCppVisionBackend"),
+    "openai": BackendEntry(
+        "openai_compatible", "OpenAICompatibleBackendConfig", "OpenAICompatibleVisionBackend", runs_any_model=True
+    ),
 }
 
 
-def create_backend(kind: str, model: str | None = None, options: Mapping[str, Any] | None = None) -> VisionBackend:
-    """Instantiate backend ``kind`` ("diffusers", "sdcpp", "openai") for ``model``.
-
-    ``options`` are the backend config's fields; an unknown one raises ``InvalidParameterError``
-    naming ``backend.<field>`` and listing the valid fields.
-    """
+def backend_entry(kind: str) -> BackendEntry:
     if kind not in BACKENDS:
         raise InvalidParameterError("backend", f"unknown backend {kind!r}; valid backends are {sorted(BACKENDS)}")
-    module_name, config_name, backend_name, model_field = BACKENDS[kind]
-    module = importlib.import_module(f".{module_name}", __package__)
-    config_cls = getattr(module, config_name)
+    return BACKENDS[kind]
+
+
+def build_config(kind: str, options: Mapping[str, Any] | None = None, model: ModelSpec | None = None) -> Any:
+    """Backend ``kind``'s validated config (for ``model``, when given) from plain ``options``.
+
+    An unknown option raises ``InvalidParameterError`` naming ``backend.<field>`` and listing the valid
+    fields; so does an option naming the model, which comes from the model group instead.
+    """
+    config_cls, _ = backend_entry(kind).classes()
     valid = {f.name for f in dataclasses.fields(config_cls)}
     values = dict(options or {})
     unknown = sorted(set(values) - valid)
@@ -41,6 +59,23 @@ def create_backend(kind: str, model: str | None = None, options: Mapping[str, An
         raise InvalidParameterError(
             f"backend.{unknown[0]}", f"not an option of the {kind} backend; valid options are {sorted(valid)}"
         )
-    if model is not None:
-        values[model_field] = model
-    return getattr(module, backend_name)(config_cls(**values))
+    for name in names_with_role(config_cls, MODEL) if model is not None else ():
+        if name in values:
+            raise InvalidParameterError(
+                f"backend.{name}", f"the model comes from the model group: use model=NAME instead of backend.{name}"
+            )
+        values[name] = model.source or None
+    return config_cls(**values)
+
+
+def create_backend(
+    kind: str, model: ModelSpec | str | None = None, options: Mapping[str, Any] | None = None
+) -> VisionBackend:
+    """Instantiate backend ``kind`` ("diffusers", "sdcpp", "openai") for ``model`` (nothing loads yet).
+
+    ``model`` is a resolved ``ModelSpec`` (runs hand it over whole), or a registry name, Hugging Face id or
+    path, resolved once here; ``None`` leaves the model to the options (``backend.model_id`` and the like).
+    """
+    spec = resolve_model(model) if isinstance(model, str) else model
+    _, backend_cls = backend_entry(kind).classes()
+    return backend_cls(build_config(kind, options, spec), spec)

@@ -103,11 +103,10 @@ def backend_and_model(args: argparse.Namespace) -> tuple[VisionBackend, str]:
             given[0], "give the backend and model either as flags or as overrides (backend=..., model=...), not both"
         )
     from ..pipeline.compose import load_run_config
-    from ..pipeline.runner import model_argument
 
     combinations = load_run_config(overrides, args.config_dir).combinations
     if len(combinations) != 1:
         raise InvalidParameterError("model", "a server serves one backend and one model; give one option per group")
     chosen = combinations[0]
-    backend = create_backend(chosen.backend, model_argument(chosen.model), dict(chosen.backend_options))
+    backend = create_backend(chosen.backend, chosen.model, dict(chosen.backend_options))
     return backend, chosen.model.name

@@ -1,10 +1,12 @@
 """Jobs: one fully resolved unit of work, its id and its seed.
 
-A job's identity is the canonical JSON of ``{"backend", "model", "model_source", "params", "seed",
-"task"}``: keys sorted, no spaces, UTF-8, parameters resolved (model defaults filled in, ``None``
-left out) and input files named by content (``"sha256:<hex>"``), never by path or output location.
-The job id is the first 20 hex digits of that text's SHA-256, so the same job has the same id on any
-machine and in any sweep order.
+A job's identity is the canonical JSON of ``{"backend", "model", "model_source", "options", "params",
+"seed", "task"}``: keys sorted, no spaces, UTF-8. ``options`` are the backend options that decide the
+output, as configured (see ``backends.options``), with files named by content; ``params`` are resolved
+(model defaults filled in, ``None`` left out) with input files named by content (``"sha256:<hex>"``),
+never by path or output location. The job id is the first 20 hex digits of that text's SHA-256, so the
+same job has the same id on any machine and in any sweep order. ``IDENTITY_VERSION`` numbers this
+layout; the manifest records it, and a run made under another version is refused, not silently redone.
 
 A seed left unset is derived from the run's ``base_seed`` and the job's identity without its seed, so
 adding or removing other sweep values never changes it.
@@ -15,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+IDENTITY_VERSION = 2
 ID_LENGTH = 20
 SEED_MODULUS = 2**32
 
@@ -37,78 +39,30 @@ def derive_seed(base_seed: int, content_json: str) -> int:
     return int.from_bytes(digest[:8], "big") % SEED_MODULUS
 
 
-@dataclass(frozen=True)
-class Job:
-    """A resolved job. ``inputs`` maps file parameters to the paths they were read from (not identity)."""
-
-    job_id: str
-    backend: str
-    model: str
-    model_source: str
-    task: str
-    params: Mapping[str, Any]
-    seed: int
-    inputs: Mapping[str, str] = field(default_factory=dict)
-
-    def identity(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend,
-            "model": self.model,
-            "model_source": self.model_source,
-            "params": dict(self.params),
-            "seed": self.seed,
-            "task": self.task,
-        }
-
-    @classmethod
-    def from_identity(cls, identity: Mapping[str, Any], inputs: Mapping[str, str] | None = None) -> Job:
-        return cls(
-            job_id=job_id_of(canonical_json(identity)),
-            backend=identity["backend"],
-            model=identity["model"],
-            model_source=identity["model_source"],
-            task=identity["task"],
-            params=identity["params"],
-            seed=identity["seed"],
-            inputs=dict(inputs or {}),
-        )
-
-
-def make_job(
-    backend: str,
-    model: str,
-    model_source: str,
-    task: str,
-    params: Mapping[str, Any],
-    *,
-    seed: int | None,
-    base_seed: int,
-    inputs: Mapping[str, str] | None = None,
-) -> Job:
-    """A job from resolved ``params`` (``None`` values dropped); ``seed=None`` derives one."""
-    identity: dict[str, Any] = {
+def job_identity(
+    backend: str, model: str, model_source: str, options: Mapping[str, Any], task: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A job's identity without its seed (``None`` parameters left out); ``JobEncoder`` adds the seed."""
+    return {
         "backend": backend,
         "model": model,
         "model_source": model_source,
+        "options": dict(options),
         "params": {k: v for k, v in params.items() if v is not None},
         "task": task,
     }
-    if seed is None:
-        seed = derive_seed(base_seed, canonical_json(identity))
-    identity["seed"] = seed
-    return Job.from_identity(identity, inputs)
 
 
 class JobEncoder:
-    """``make_job``'s canonical JSON for many jobs of one backend, model and task, from pre-encoded pieces.
+    """The canonical JSON of many jobs of one group and task, from pre-encoded pieces.
 
     Planning a million jobs cannot afford a full ``json.dumps`` per job: each distinct parameter value
     is encoded once (``piece``) and a job's text is a join of its pieces. The result is byte-identical
-    to ``canonical_json(job.identity())`` (a unit test holds it to that).
+    to ``canonical_json`` of ``job_identity(...)`` plus the seed (a unit test holds it to that).
     """
 
-    def __init__(self, backend: str, model: str, model_source: str, task: str) -> None:
-        head = {"backend": backend, "model": model, "model_source": model_source}
+    def __init__(self, backend: str, model: str, model_source: str, options: Mapping[str, Any], task: str) -> None:
+        head = {"backend": backend, "model": model, "model_source": model_source, "options": dict(options)}
         self._head = canonical_json(head)[:-1] + ',"params":{'
         self._tail = ',"task":' + canonical_json(task) + "}"
 

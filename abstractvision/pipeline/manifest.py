@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunError
+from .jobs import IDENTITY_VERSION
 
 STATUSES = ("pending", "running", "done", "failed")
 _MIGRATIONS: dict[str, Callable[[sqlite3.Connection], None]] = {}
@@ -77,6 +78,15 @@ def _initial(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration("0002_meta")
+def _meta(conn: sqlite3.Connection) -> None:
+    """Facts about the whole run, such as the identity version its job ids were made under."""
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    has_jobs = conn.execute("SELECT 1 FROM jobs LIMIT 1").fetchone() is not None
+    version = 1 if has_jobs else IDENTITY_VERSION  # jobs planned before versions were recorded: version 1
+    conn.execute("INSERT INTO meta VALUES ('identity_version', ?)", (str(version),))
+
+
 class Manifest:
     """A run's ``manifest.sqlite`` (``":memory:"`` for tests)."""
 
@@ -87,6 +97,7 @@ class Manifest:
                 self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
             else:
                 self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self._check_identity_version()  # before anything writes, the journal mode included
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute("PRAGMA busy_timeout=5000")
@@ -120,6 +131,27 @@ class Manifest:
             raise
         self._depth -= 1
         self.conn.execute("COMMIT" if self._depth == 0 else f"RELEASE sp{self._depth}")
+
+    def identity_version(self) -> int:
+        """The job-identity layout this run's ids were made under (1: before versions were recorded)."""
+        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "meta" not in tables:
+            return 1 if "jobs" in tables else IDENTITY_VERSION
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'identity_version'").fetchone()
+        return int(row[0]) if row else IDENTITY_VERSION
+
+    def _check_identity_version(self) -> None:
+        """Refuse, before writing anything, a run whose job ids were made under another identity layout:
+        its jobs would all look new (and be redone), or worse, its old images be handed back as current."""
+        version = self.identity_version()
+        if version != IDENTITY_VERSION:
+            self.conn.close()
+            raise RunError(
+                f"{self.path} was made by an AbstractVision whose job ids follow identity version {version}; "
+                f"this one uses version {IDENTITY_VERSION} (ids now cover every backend option that changes the "
+                "output), so its jobs cannot be matched. Start a new run folder (another run.dir); the old one "
+                "stays readable with `abstractvision status`"
+            )
 
     def migrate(self) -> list[str]:
         """Apply the migrations not yet recorded; returns their names."""

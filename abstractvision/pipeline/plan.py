@@ -8,33 +8,27 @@ hash per job, so a million jobs take seconds and little memory.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..backends.factory import backend_entry, build_config, create_backend
+from ..backends.options import split_options
 from ..errors import CapabilityNotSupportedError, InvalidParameterError
-from ..registry import ModelSpec
-from ..validation import check_request
+from ..registry import ModelRegistry, ModelSpec
+from ..tasks import FILE_PARAMS, PARAMS, get_task
+from ..validation import check_request, resolve_params
 from .config import Combination, RunConfig, redact
 from .jobs import JobEncoder, canonical_json
-from .params import FILE_PARAMS, PARAMS, build_request, check_used_by, normalize, task_params
+from .params import check_used_by, normalize
 from .prompt_files import read_prompt_file
 from .sweep import Block, Sweep, grid_axis, make_sweep, rows_block, zip_block
+from .worker import GroupDescription
 
 Row = tuple[list[tuple[str, str]], int | None, dict[str, str] | None]
-
-
-@dataclass(frozen=True)
-class BackendGroup:
-    """Jobs that share one loaded backend: same backend, options and model."""
-
-    key: str
-    backend: str
-    options: Mapping[str, Any]
-    model: ModelSpec
 
 
 class PlannedJob(NamedTuple):
@@ -60,7 +54,8 @@ class Plan:
     def __init__(self, config: RunConfig, cwd: Path | None = None) -> None:
         self.config = config
         self._files = _FileCache(cwd or Path.cwd(), config.config_dirs)
-        self.groups: dict[str, BackendGroup] = {}
+        self.groups: dict[str, GroupDescription] = {}
+        self._registry: ModelRegistry | None = None
         self._parts = [self._part(combination) for combination in config.combinations]
 
     def size(self) -> int:
@@ -93,19 +88,15 @@ class Plan:
 
     def _part(self, combination: Combination) -> _Part:
         spec, task = combination.model, combination.task
-        if not spec.supports(task):
-            raise CapabilityNotSupportedError(
-                f"model {spec.name!r} does not support task {task!r}; it supports {list(spec.tasks)} "
-                "(pick another task= or model=)",
-                model=spec.name,
-            )
+        self._check_model_fits(combination)
         sweep = make_sweep(self._blocks(combination))
         swept = set(sweep.keys())
         base = {k: normalize(k, v) for k, v in combination.params.items()}
         check_used_by(task, {k: v for k, v in base.items() if k not in swept})
-        resolved = {k: base.get(k) if base.get(k) is not None else spec.defaults.get(k) for k in task_params(task)}
-        group = self._group(combination)
-        part = _Part(group, task, sweep, JobEncoder(group.backend, spec.name, spec.source, task))
+        resolved = resolve_params({k: base.get(k) for k in get_task(task).params()}, spec)
+        group = self._group(combination, task)
+        encoder = JobEncoder(group.backend, spec.name, spec.source, group.job_identity, task)
+        part = _Part(group, task, sweep, encoder)
         unswept = {k: v for k, v in resolved.items() if k not in swept}
         part.base_pieces, part.base_seed, part.base_inputs = self._encode(unswept)
         part.rows = [self._rows(block, task, resolved) for block in sweep.blocks]
@@ -128,12 +119,47 @@ class Plan:
                     )
         return blocks
 
-    def _group(self, combination: Combination) -> BackendGroup:
-        spec = combination.model
-        options = redact(combination.backend_options)
-        identity = {"backend": combination.backend, "options": options, "model": spec.name, "source": spec.source}
-        key = hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:12]
-        return self.groups.setdefault(key, BackendGroup(key, combination.backend, combination.backend_options, spec))
+    def _check_model_fits(self, combination: Combination) -> None:
+        """The model runs on the chosen backend and does the chosen task; else one error naming what fits."""
+        spec, backend, task = combination.model, combination.backend, combination.task
+        if not backend_entry(backend).runs_any_model and not spec.runs_on(backend):
+            fitting = [name for name in self.registry().names() if self.registry().get(name).runs_on(backend)]
+            raise CapabilityNotSupportedError(
+                f"model {spec.name!r} runs on backend(s) {list(spec.backends)}, not {backend!r}: set "
+                f"backend={spec.backends[0]}, or pick a model the {backend} backend runs: {fitting}",
+                backend=backend,
+                model=spec.name,
+            )
+        if not spec.supports(task):
+            raise CapabilityNotSupportedError(
+                f"model {spec.name!r} does not support task {task!r}; it supports {list(spec.tasks)} "
+                "(pick another task= or model=)",
+                model=spec.name,
+            )
+
+    def registry(self) -> ModelRegistry:
+        """The models of this run's config folders (for suggestions)."""
+        if self._registry is None:
+            self._registry = ModelRegistry(self.config.config_dirs)
+        return self._registry
+
+    def _group(self, combination: Combination, task: str) -> GroupDescription:
+        """The group of ``combination`` (options validated, files fingerprinted, task support checked once)."""
+        spec, kind = combination.model, combination.backend
+        options = dict(combination.backend_options)
+        described = {"backend": kind, "model": dataclasses.asdict(spec), "options": redact(options)}
+        key = hashlib.sha256(canonical_json(described).encode()).hexdigest()[:12]
+        if key not in self.groups:
+            config_cls, _ = backend_entry(kind).classes()
+            identity_options, placement_options = split_options(config_cls, options)
+            config = build_config(kind, options, spec)
+            self.groups[key] = GroupDescription(
+                key, kind, spec, identity_options, placement_options, config.job_identity(spec)
+            )
+        backend = create_backend(kind, spec, options)
+        if not backend.get_capabilities().supports(task):
+            raise backend.unsupported(task)
+        return self.groups[key]
 
     def _rows(self, block: Block, task: str, resolved: Mapping[str, Any]) -> _Rows:
         check_used_by(task, dict.fromkeys(block.keys, True))
@@ -178,13 +204,13 @@ class Plan:
         params = {k: v for k, v in params.items() if v is not None}
         seed = params.pop("seed", None)
         files = {k: self._files.data(params[k]) for k in FILE_PARAMS if k in params}
-        check_request(task, build_request(task, params, seed, files), spec)
+        check_request(task, get_task(task).build_request(params, seed, files), spec)
 
 
 class _Part:
     """One combination, ready to expand."""
 
-    def __init__(self, group: BackendGroup, task: str, sweep: Sweep, encoder: JobEncoder) -> None:
+    def __init__(self, group: GroupDescription, task: str, sweep: Sweep, encoder: JobEncoder) -> None:
         self.group, self.task, self.sweep, self.encoder = group, task, sweep, encoder
         self.base_pieces: list[tuple[str, str]] = []
         self.base_seed: int | None = None

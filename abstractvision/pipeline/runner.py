@@ -14,22 +14,20 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..backends.base_backend import VisionBackend
 from ..outputs.writer import file_sha256, write_job_outputs
-from ..registry import ModelSpec
-from .config import RunConfig, redact, redact_overrides
-from .execute import JobFailed, JobResult, JobSpec, run_job
+from .config import RunConfig, redact_overrides
 from .executors import make_executor
 from .manifest import Manifest
-from .plan import BackendGroup, Plan
+from .plan import Plan
 from .run_dir import RunDir
+from .worker import GroupDescription, JobFailed, JobSpec, Worker
 
-BackendFactory = Callable[[str, str, Mapping[str, Any]], VisionBackend]
+WorkerFactory = Callable[[GroupDescription], Worker]
 log = logging.getLogger(__name__)
 
 
@@ -51,14 +49,15 @@ class RunSummary:
 
 
 class Runner:
-    """Run ``config``; ``backend_factory`` defaults to ``backends.factory.create_backend``."""
+    """Run ``config``. Each group's jobs go through a ``Worker`` built by ``worker_factory``
+    (default: ``Worker(group, retries=..., retry_delay_s=...)`` from the run settings)."""
 
     def __init__(
         self,
         config: RunConfig,
         *,
         argv: list[str] | None = None,
-        backend_factory: BackendFactory | None = None,
+        worker_factory: WorkerFactory | None = None,
         out: TextIO | None = None,
     ) -> None:
         self.config = config
@@ -66,34 +65,20 @@ class Runner:
         self.argv = argv
         self.out = out or sys.stdout
         self.stop = threading.Event()
-        if backend_factory is None:
-            from ..backends.factory import create_backend
+        self._make_worker = worker_factory or self._local_worker
 
-            backend_factory = create_backend
-        self._factory = backend_factory
+    def _local_worker(self, group: GroupDescription) -> Worker:
+        return Worker(group, retries=self.settings.retries, retry_delay_s=self.settings.retry_delay_s)
 
     def run(self) -> RunSummary:
-        plan = Plan(self.config)
+        plan = Plan(self.config)  # every input checked, options and files validated, no weights loaded
         run_dir = self.config.run_dir()
-        backends = self._backends(plan)
         if self.settings.dry_run:
             return self._dry_run(plan, run_dir)
         with RunDir(run_dir).open_for_writing() as manifest:
-            return self._run(plan, run_dir, manifest, backends)
+            return self._run(plan, run_dir, manifest)
 
     # -- steps --------------------------------------------------------------------------------------------
-
-    def _backends(self, plan: Plan) -> dict[str, VisionBackend]:
-        """One backend per group, created but not loaded; refuses tasks a backend cannot do."""
-        backends = {}
-        for key, group in plan.groups.items():
-            backend = self._factory(group.backend, model_argument(group.model), dict(group.options))
-            capabilities = backend.get_capabilities()
-            for task in sorted(plan.tasks(key)):
-                if not capabilities.supports(task):
-                    raise backend.unsupported(task)
-            backends[key] = backend
-        return backends
 
     def _dry_run(self, plan: Plan, run_dir: Path) -> RunSummary:
         sample, distinct = [], set()
@@ -114,14 +99,14 @@ class Runner:
             print(f"  ... and {len(distinct) - len(sample)} more", file=self.out)
         return RunSummary(run_dir, jobs=len(distinct))
 
-    def _run(self, plan: Plan, run_dir: Path, manifest: Manifest, backends: dict[str, VisionBackend]) -> RunSummary:
+    def _run(self, plan: Plan, run_dir: Path, manifest: Manifest) -> RunSummary:
         start = time.perf_counter()
         manifest.reset_running()
         RunDir(run_dir).remove_temp_files()
         argv = redact_overrides(self.argv or [])
         plan_id = manifest.start_plan({"combinations": self.config.identity()}, argv)
         for group in plan.groups.values():
-            manifest.add_group(group.key, group.backend, group.model.name, redact(group.options))
+            manifest.add_group(group.key, group.backend, group.model.name, group.recorded_options())
         manifest.add_jobs((job.row(seq) for seq, job in enumerate(plan.jobs())), plan_id)
         jobs = manifest.count_plan(plan_id)
         summary = RunSummary(run_dir)
@@ -133,7 +118,7 @@ class Runner:
             for key in sorted(plan.groups):
                 if self.stop.is_set():
                     break
-                self._run_group(plan.groups[key], backends[key], manifest, plan_id, run_dir, summary, bar)
+                self._run_group(plan.groups[key], manifest, plan_id, run_dir, summary, bar)
         summary.interrupted = self.stop.is_set() and manifest.count_todo(plan_id) > 0
         manifest.finish_plan(plan_id, jobs)
         summary.failures = manifest.failures(plan=plan_id)
@@ -151,16 +136,13 @@ class Runner:
 
     def _run_group(
         self,
-        group: BackendGroup,
-        backend: VisionBackend,
+        group: GroupDescription,
         manifest: Manifest,
         plan_id: int,
         run_dir: Path,
         summary: RunSummary,
         bar: Any,
     ) -> None:
-        settings = self.settings
-
         def items() -> Iterator[JobSpec]:
             for row in manifest.todo(plan_id, group.key):
                 if self.stop.is_set():
@@ -168,22 +150,14 @@ class Runner:
                 manifest.mark_running(row["job_id"])
                 yield JobSpec.from_row(row)
 
-        def work(job: JobSpec) -> JobResult:
-            return run_job(
-                backend,
-                group.model,
-                job,
-                retries=settings.retries,
-                retry_delay_s=settings.retry_delay_s,
-                stop=self.stop,
-            )
-
+        worker = self._make_worker(group)
+        worker.stop = self.stop  # Ctrl-C also stops retries
         try:
-            for job, outcome in make_executor(settings.concurrency).map(work, items()):
+            for job, outcome in make_executor(self.settings.concurrency).map(worker, items()):
                 self._record(job, outcome, manifest, run_dir, summary)
                 bar.update(1)
         finally:
-            backend.unload()
+            worker.close()
 
     def _record(self, job: JobSpec, outcome: Any, manifest: Manifest, run_dir: Path, summary: RunSummary) -> None:
         if isinstance(outcome, JobFailed):
@@ -231,14 +205,6 @@ class _SignalGuard:
             raise KeyboardInterrupt
         self.stop.set()
         print("\nstopping after the current job (Ctrl-C again to abort now)", file=sys.stderr)
-
-
-def model_argument(spec: ModelSpec) -> str:
-    """The registry name when it means the same weights (what servers and backends know), else the source."""
-    from ..registry import default_registry
-
-    known = default_registry().find(spec.name)
-    return spec.name if known is not None and known.source == spec.source else spec.source
 
 
 class _NoBar:

@@ -21,18 +21,11 @@ from .. import __version__
 from ..backends.base_backend import VisionBackend
 from ..errors import AbstractVisionError, InvalidParameterError
 from ..media.masks import to_white_mask
-from ..types import (
-    IMAGE_TO_IMAGE,
-    IMAGE_TO_VIDEO,
-    TEXT_TO_IMAGE,
-    TEXT_TO_VIDEO,
-    GeneratedAsset,
-    ImageEditRequest,
-    ImageGenerationRequest,
-)
+from ..tasks import IMAGE_TO_IMAGE, IMAGE_TO_VIDEO, MULTI_VIEW_IMAGE, TEXT_TO_IMAGE, TEXT_TO_VIDEO, get_task
+from ..types import GeneratedAsset, ImageEditRequest, ImageGenerationRequest, MultiAngleRequest
 from .errors import ApiError, from_library_error, invalid
 from .limits import GenerationGate
-from .params import EDIT_FIELDS, IMAGE_FIELDS, parse_fields
+from .params import EDIT_FIELDS, IMAGE_FIELDS, VIEW_FIELDS, parse_fields
 from .state import ServerState
 from .videos import video_router
 
@@ -109,7 +102,7 @@ def create_app(
         parsed = parse_fields(await state.read_json(request), IMAGE_FIELDS, from_form=False)
         state.check_model(parsed.model)
         first = state.prepare(TEXT_TO_IMAGE, ImageGenerationRequest(**state.request_fields(parsed)))
-        assets = await state.generate(_consecutive_seeds(backend.generate_image, first, parsed.n))
+        assets = await state.generate(_consecutive_seeds(backend, TEXT_TO_IMAGE, first, parsed.n))
         return state.answer(request, assets, parsed.response_format)
 
     @api.post("/images/edits")
@@ -121,7 +114,19 @@ def create_app(
         mask = await state.read_file(form, ("mask",), required=False)
         fields = state.request_fields(parsed)
         first = state.prepare(IMAGE_TO_IMAGE, ImageEditRequest(image=image, mask=_white_mask(mask), **fields))
-        assets = await state.generate(_consecutive_seeds(backend.edit_image, first, parsed.n))
+        assets = await state.generate(_consecutive_seeds(backend, IMAGE_TO_IMAGE, first, parsed.n))
+        return state.answer(request, assets, parsed.response_format)
+
+    @api.post("/images/views")
+    async def views(request: Request) -> dict[str, Any]:
+        """AbstractVision's multi-view route: one image per angle (``angles``, default front/three_quarter/...)."""
+        parsed = parse_fields(await state.read_json(request), VIEW_FIELDS, from_form=False)
+        state.check_model(parsed.model)
+        fields = state.request_fields(parsed)
+        if "angles" in fields:
+            fields["angles"] = tuple(fields["angles"])
+        prepared = state.prepare(MULTI_VIEW_IMAGE, MultiAngleRequest(**fields))
+        assets = await state.generate(lambda: get_task(MULTI_VIEW_IMAGE).run(backend, prepared))
         return state.answer(request, assets, parsed.response_format)
 
     app.include_router(api)
@@ -130,9 +135,10 @@ def create_app(
     return app
 
 
-def _consecutive_seeds(method: Callable[[Any], GeneratedAsset], first: Any, n: int) -> Callable[[], list[Any]]:
+def _consecutive_seeds(backend: VisionBackend, task: str, first: Any, n: int) -> Callable[[], list[GeneratedAsset]]:
     """Work making ``n`` images with seeds s, s+1, ... (as sd-server and diffusers batches number them)."""
-    return lambda: [method(dataclasses.replace(first, seed=first.seed + i)) for i in range(n)]
+    row = get_task(task)
+    return lambda: [row.run(backend, dataclasses.replace(first, seed=first.seed + i))[0] for i in range(n)]
 
 
 def _white_mask(mask: bytes | None) -> bytes | None:

@@ -37,6 +37,7 @@ BASE_FIELDS: dict[str, type] = {
 IMAGE_FIELDS = {**BASE_FIELDS, "n": int}
 EDIT_FIELDS = {**IMAGE_FIELDS, "strength": float}
 VIDEO_FIELDS = {**BASE_FIELDS, "num_frames": int, "fps": int}
+VIEW_FIELDS = {**BASE_FIELDS, "angles": list}
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,6 @@ def _typed(name: str, value: Any, kind: type, from_form: bool) -> Any:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, kind) or isinstance(value, bool):
-        expected = {str: "a string", int: "an integer", float: "a number"}[kind]
+        expected = {str: "a string", int: "an integer", float: "a number", list: "a list of strings"}[kind]
         raise invalid(name, f"must be {expected}, got {value!r}")
     return value

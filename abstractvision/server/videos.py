@@ -20,7 +20,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..types import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, GeneratedAsset, ImageToVideoRequest, VideoGenerationRequest
+from ..tasks import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, get_task
+from ..types import GeneratedAsset, ImageToVideoRequest, VideoGenerationRequest
 from .errors import ApiError
 from .params import VIDEO_FIELDS, parse_fields
 from .state import ServerState
@@ -81,9 +82,8 @@ def video_router(state: ServerState) -> APIRouter:
         return video, parsed.response_format, video.seed
 
     def run(video: Any) -> GeneratedAsset:
-        if isinstance(video, ImageToVideoRequest):
-            return state.backend.image_to_video(video)
-        return state.backend.generate_video(video)
+        task = IMAGE_TO_VIDEO if isinstance(video, ImageToVideoRequest) else TEXT_TO_VIDEO
+        return get_task(task).run(state.backend, video)[0]
 
     async def work(job: VideoJob, video: Any) -> None:
         job.status = "in_progress"

@@ -209,7 +209,6 @@ def test_inpainting_with_mask(manager: VisionManager, fox: Any) -> None:
     inpainted = manager.edit_image("a cat", fox.data, mask=png(mask), seed=0, strength=1.0)
     meta = inpainted.metadata
     assert meta["pipeline"] == "StableDiffusionInpaintPipeline" and len(meta["params"]["mask_sha256"]) == 64
-    assert manager.backend.get_capabilities().supports_mask
     assert pixels(inpainted.data) != pixels(manager.edit_image("a cat", fox.data, seed=0, strength=1.0).data)
     assert manager.edit_image("a cat", fox.data, mask=png(mask), seed=0, strength=1.0).data == inpainted.data
 
@@ -235,11 +234,14 @@ def test_unsupported_tasks_raise_capability_errors(call: Any, task: str) -> None
     assert not manager.backend._pipelines  # refused before loading anything
 
 
-def test_direct_backend_call_with_unset_values_uses_model_defaults(tiny_sd_path: Path) -> None:
+def test_model_defaults_are_filled_once_by_the_manager_and_the_engine_records_its_own(tiny_sd_path: Path) -> None:
+    """One owner for defaults: VisionManager fills the model's; a direct backend call leaves unset values to
+    the pipeline, which records what it used (its own call defaults), with no fallback table of ours."""
     backend = HuggingFaceDiffusersVisionBackend(HuggingFaceDiffusersBackendConfig(model_id="tiny-sd"))
-    asset = backend.generate_image(ImageGenerationRequest(prompt=PROMPT, seed=0))
-    params = asset.metadata["params"]
-    assert (params["width"], params["height"], params["steps"], params["guidance_scale"]) == (64, 64, 4, 7.5)
+    managed = VisionManager(backend).generate_image(PROMPT, seed=0).metadata["params"]
+    assert (managed["width"], managed["height"], managed["steps"], managed["guidance_scale"]) == (64, 64, 4, 7.5)
+    direct = backend.generate_image(ImageGenerationRequest(prompt=PROMPT, seed=0, steps=2)).metadata["params"]
+    assert (direct["width"], direct["height"], direct["steps"], direct["guidance_scale"]) == (64, 64, 2, 7.5)
 
 
 def test_local_folder_uses_pipeline_defaults_and_records_them(tiny_sd_path: Path) -> None:

@@ -21,6 +21,7 @@ from abstractvision.errors import BackendTimeoutError, GenerationError
 from abstractvision.media.png import encode_png
 from abstractvision.pipeline.compose import load_run_config
 from abstractvision.pipeline.runner import Runner
+from abstractvision.pipeline.worker import GroupDescription, Worker
 from abstractvision.types import GeneratedAsset, ImageGenerationRequest, VisionBackendCapabilities
 
 
@@ -65,9 +66,15 @@ class FlakyBackend(VisionBackend):
                 self.in_flight -= 1
 
 
-def run(tmp_path: Path, backend: FlakyBackend, *overrides: str):
-    config = load_run_config(["run.progress=false", "run.retry_delay_s=0", f"run.dir={tmp_path / 'r'}", *overrides])
-    summary = Runner(config, backend_factory=lambda kind, model, options: backend, out=io.StringIO()).run()
+def run(tmp_path: Path, backend: FlakyBackend, *overrides: str, config_dirs: tuple[Path, ...] = ()):
+    config = load_run_config(
+        ["run.progress=false", "run.retry_delay_s=0", f"run.dir={tmp_path / 'r'}", *overrides], config_dirs
+    )
+
+    def worker(group: GroupDescription) -> Worker:
+        return Worker(group, retries=config.run.retries, retry_delay_s=0, backend=backend)
+
+    summary = Runner(config, worker_factory=worker, out=io.StringIO()).run()
     return summary, tmp_path / "r"
 
 
@@ -108,7 +115,11 @@ def test_each_backend_group_is_used_then_unloaded_once(tmp_path: Path) -> None:
 def test_unsupported_task_is_refused_before_the_run_folder_exists(tmp_path: Path) -> None:
     from abstractvision.errors import CapabilityNotSupportedError
 
-    Image.new("RGB", (64, 64)).save(tmp_path / "in.png")
-    with pytest.raises(CapabilityNotSupportedError, match="does not support task 'image_to_image'"):
-        run(tmp_path, FlakyBackend("tiny-sd", {}), "task=image_to_image", f"image={tmp_path / 'in.png'}")
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "remote-video.yaml").write_text(
+        "name: remote-video\nsource: remote-video\ntasks: [text_to_video]\n"
+    )
+    server = ["backend=openai", "backend.base_url=http://127.0.0.1:9/v1", "model=remote-video", "task=text_to_video"]
+    with pytest.raises(CapabilityNotSupportedError, match="does not support task 'text_to_video'"):
+        run(tmp_path, FlakyBackend("remote-video", {}), *server, config_dirs=(tmp_path / "conf",))
     assert not (tmp_path / "r").exists()

@@ -6,6 +6,7 @@ import pytest
 
 from abstractvision import InvalidParameterError, OpenAICompatibleBackendConfig, VisionManager
 from abstractvision.backends.factory import create_backend
+from abstractvision.pipeline.config import redact
 
 URL = "http://127.0.0.1:1/v1"
 
@@ -37,10 +38,10 @@ def test_unknown_option_lists_the_valid_ones():
         create_backend("openai", None, {"base_url": URL, "seed_mode": "x"})
 
 
-def test_api_key_is_not_in_the_config_repr_and_is_declared_secret():
+def test_api_key_is_not_in_the_config_repr_and_is_redacted_from_records():
     config = OpenAICompatibleBackendConfig(base_url=URL, api_key="sk-very-secret")
     assert "sk-very-secret" not in repr(config)
-    assert OpenAICompatibleBackendConfig.SECRET_FIELDS == ("api_key",)
+    assert redact({"api_key": "sk-very-secret", "base_url": URL}) == {"api_key": "<redacted>", "base_url": URL}
 
 
 def test_api_key_from_the_environment(monkeypatch):

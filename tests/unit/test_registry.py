@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from abstractvision import InvalidParameterError, ModelNotFoundError, ModelRegistry, default_registry
-from abstractvision.types import TASKS
+from abstractvision.tasks import TASKS
 
 
 def test_shipped_models_parse():

@@ -27,6 +27,7 @@ from abstractvision.backends.stable_diffusion_cpp.cli_runner import (
 from abstractvision.backends.stable_diffusion_cpp.files import COMPONENTS, resolve_model_files
 from abstractvision.backends.stable_diffusion_cpp.job import ContextOptions, ImageJob, LogTail
 from abstractvision.errors import InvalidParameterError, ModelNotFoundError
+from abstractvision.registry import resolve_model
 from abstractvision.types import ImageGenerationRequest
 
 
@@ -66,7 +67,7 @@ def test_factory_builds_the_backend_and_rejects_unknown_options() -> None:
 def test_registry_model_with_text_encoders_loads_its_source_as_the_diffusion_model(tmp_path: Path) -> None:
     for name in ("flux1-schnell-q4_0.gguf", "ae.safetensors", "clip_l.safetensors", "t5xxl_fp16.safetensors"):
         (tmp_path / name).write_bytes(b"x")
-    files = resolve_model_files("flux1-schnell-gguf", {}, str(tmp_path))
+    files = resolve_model_files(resolve_model("flux1-schnell-gguf"), {}, str(tmp_path))
     assert files.model is None
     assert files.components == {
         "diffusion_model": tmp_path / "flux1-schnell-q4_0.gguf",
@@ -80,7 +81,8 @@ def test_registry_model_with_text_encoders_loads_its_source_as_the_diffusion_mod
 def test_explicit_component_overrides_the_registry_and_full_models_stay_full(tmp_path: Path) -> None:
     for name in ("sd_xl_base_1.0-Q8_0.gguf", "my_vae.safetensors"):
         (tmp_path / name).write_bytes(b"x")
-    files = resolve_model_files("sdxl-gguf", {"vae": str(tmp_path / "my_vae.safetensors")}, str(tmp_path))
+    vae = {"vae": str(tmp_path / "my_vae.safetensors")}
+    files = resolve_model_files(resolve_model("sdxl-gguf"), vae, str(tmp_path))
     assert files.model == tmp_path / "sd_xl_base_1.0-Q8_0.gguf"
     assert files.components == {"vae": tmp_path / "my_vae.safetensors"}
 
@@ -89,7 +91,7 @@ def test_missing_component_names_the_option_and_the_download(tmp_path: Path) -> 
     (tmp_path / "qwen-image-Q8_0.gguf").write_bytes(b"x")
     (tmp_path / "qwen_image_vae.safetensors").write_bytes(b"x")
     with pytest.raises(ModelNotFoundError) as info:
-        resolve_model_files("qwen-image-gguf", {}, str(tmp_path))
+        resolve_model_files(resolve_model("qwen-image-gguf"), {}, str(tmp_path))
     message = str(info.value)
     assert "`model.components.llm`" in message
     assert "Qwen2.5-VL-7B-Instruct-Q8_0.gguf" in message
@@ -98,12 +100,12 @@ def test_missing_component_names_the_option_and_the_download(tmp_path: Path) -> 
 
 def test_missing_explicit_file_names_backend_field(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match=r"`backend.model`: .*nope.gguf' does not exist"):
-        resolve_model_files(str(tmp_path / "nope.gguf"), {}, None)
+        resolve_model_files(resolve_model(str(tmp_path / "nope.gguf")), {}, None)
 
 
 def test_unknown_builtin_model_is_refused() -> None:
     with pytest.raises(ModelNotFoundError, match="the one built-in model it runs is 'builtin:sd1-layout'"):
-        resolve_model_files("builtin:other", {}, None)
+        resolve_model_files(resolve_model("builtin:other"), {}, None)
 
 
 def test_context_flags_map_every_option(tmp_path: Path) -> None:
@@ -111,7 +113,7 @@ def test_context_flags_map_every_option(tmp_path: Path) -> None:
     components = {role: tmp_path / f"{role}.bin" for role in COMPONENTS}
     for path in [model, *components.values()]:
         path.write_bytes(b"x")
-    files = resolve_model_files(str(model), {role: str(p) for role, p in components.items()}, None)
+    files = resolve_model_files(resolve_model(str(model)), {role: str(p) for role, p in components.items()}, None)
     options = ContextOptions(
         files=files, threads=3, weight_type="q4_k", lora_dir="/loras", offload_to_cpu=True, flash_attention=True
     )

@@ -17,7 +17,8 @@ from abstractvision import (
     VisionManager,
     default_registry,
 )
-from abstractvision.types import IMAGE_TO_IMAGE, TEXT_TO_IMAGE, ImageGenerationRequest
+from abstractvision.tasks import IMAGE_TO_IMAGE, TEXT_TO_IMAGE
+from abstractvision.types import ImageGenerationRequest
 from abstractvision.validation import check_request, resolve_request
 
 
@@ -35,13 +36,14 @@ class RecordingBackend(VisionBackend):
     def __init__(self, model: str = "tiny-sd") -> None:
         self.calls = 0
         self._model = model
+        self.model_spec = default_registry().find(model)
 
     @property
     def model_name(self) -> str:
         return self._model
 
     def get_capabilities(self) -> VisionBackendCapabilities:
-        return VisionBackendCapabilities(supported_tasks=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE), supports_mask=True)
+        return VisionBackendCapabilities(supported_tasks=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE))
 
     def generate_image(self, request, *, progress=None) -> GeneratedAsset:
         self.calls += 1

@@ -9,26 +9,28 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ...builtin import builder_version, is_builtin
 from ...errors import InvalidParameterError
 from ...media.images import decode_image, resized
 from ...media.png import encode_png
+from ...registry import ModelSpec, resolve_model
+from ...tasks import IMAGE_TO_IMAGE, TEXT_TO_IMAGE
 from ...types import (
-    IMAGE_TO_IMAGE,
-    TEXT_TO_IMAGE,
     GeneratedAsset,
     ImageEditRequest,
     ImageGenerationRequest,
     ProgressCallback,
     VisionBackendCapabilities,
 )
-from ..base_backend import VisionBackend
+from ..base_backend import VisionBackend, image_params
+from ..options import configured_identity, identity, model_field, placement
 from . import loading
 from .schedulers import build_scheduler, check_scheduler_name, scheduler_class
 
@@ -58,20 +60,20 @@ class HuggingFaceDiffusersBackendConfig:
         loras: LoRA adapters, each ``{path, weight, name}``; weights overridable per request.
     """
 
-    model_id: str = "tiny-sd"
-    device: str = "auto"
-    dtype: str = "auto"
-    allow_download: bool = False
-    revision: str | None = None
-    variant: str | None = None
-    cache_dir: str | None = None
-    scheduler: str | None = None
-    cpu_offload: bool | str = False
-    vae_slicing: bool = False
-    vae_tiling: bool = False
-    attention_slicing: bool | str | int = False
-    safety_checker: bool = False
-    loras: list[dict[str, Any]] = field(default_factory=list)
+    model_id: str = model_field("tiny-sd")
+    device: str = placement("auto")
+    dtype: str = identity("auto")
+    allow_download: bool = placement(False)
+    revision: str | None = identity()
+    variant: str | None = identity()
+    cache_dir: str | None = placement()
+    scheduler: str | None = identity()
+    cpu_offload: bool | str = placement(False)
+    vae_slicing: bool = placement(False)
+    vae_tiling: bool = placement(False)
+    attention_slicing: bool | str | int = placement(False)
+    safety_checker: bool = identity(False)
+    loras: list[dict[str, Any]] = identity(default_factory=list)
 
     def __post_init__(self) -> None:
         if not isinstance(self.model_id, str) or not self.model_id:
@@ -101,6 +103,16 @@ class HuggingFaceDiffusersBackendConfig:
         check_scheduler_name(self.scheduler, "backend.scheduler")
         loading.parse_loras(self.loras)
 
+    def job_identity(self, model: ModelSpec) -> dict[str, Any]:
+        """What of this config decides the output: the identity options, LoRAs named by content."""
+        options = configured_identity(self)
+        if self.loras:
+            options["loras"] = [
+                {"name": lora.name, "weight": lora.weight, "file": loading.lora_fingerprint(lora, index, self)}
+                for index, lora in enumerate(loading.parse_loras(self.loras))
+            ]
+        return options
+
 
 class HuggingFaceDiffusersVisionBackend(VisionBackend):
     """Runs diffusers pipelines in this process.
@@ -113,8 +125,9 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
 
     name = "diffusers"
 
-    def __init__(self, config: HuggingFaceDiffusersBackendConfig | None = None) -> None:
+    def __init__(self, config: HuggingFaceDiffusersBackendConfig | None = None, model: ModelSpec | None = None) -> None:
         self.config = config or HuggingFaceDiffusersBackendConfig()
+        self.model_spec = model or resolve_model(self.config.model_id)
         self._loras = loading.parse_loras(self.config.loras)
         self._model: loading.ResolvedModel | None = None
         self._pipelines: dict[str, Any] = {}
@@ -124,11 +137,10 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
 
     @property
     def model_name(self) -> str | None:
-        spec = loading.default_registry().find(self.config.model_id)
-        return spec.name if spec else self.config.model_id
+        return self.model_spec.name
 
     def get_capabilities(self) -> VisionBackendCapabilities:
-        return VisionBackendCapabilities(supported_tasks=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE), supports_mask=True)
+        return VisionBackendCapabilities(supported_tasks=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE))
 
     def preload(self) -> None:
         with self._lock:
@@ -151,32 +163,17 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
     def generate_image(
         self, request: ImageGenerationRequest, *, progress: ProgressCallback | None = None
     ) -> GeneratedAsset:
-        width, height = self._size(request.width, request.height)
-        params = {
-            "prompt": request.prompt,
-            "negative_prompt": request.negative_prompt,
-            "width": width,
-            "height": height,
-            "steps": self._default("steps", request.steps, 50),
-            "guidance_scale": self._default("guidance_scale", request.guidance_scale, 7.5),
-        }
-        call = {"width": width, "height": height}
+        params = image_params(request, request.width, request.height)
+        call = {"width": request.width, "height": request.height}
         return self._run(TEXT_TO_IMAGE, TEXT_TO_IMAGE, request.extra, request.seed, params, call, progress)
 
     def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
         image = decode_image("image", request.image, "RGB")
         width, height = request.width or image.width, request.height or image.height
-        params = {
-            "prompt": request.prompt,
-            "negative_prompt": request.negative_prompt,
-            "width": width,
-            "height": height,
-            "steps": self._default("steps", request.steps, 50),
-            "guidance_scale": self._default("guidance_scale", request.guidance_scale, 7.5),
-            "strength": self._default("strength", request.strength, 0.75),
-            "image_sha256": hashlib.sha256(request.image).hexdigest(),
-        }
-        call: dict[str, Any] = {"image": resized(image, width, height), "strength": params["strength"]}
+        params = image_params(request, width, height)
+        params["strength"] = request.strength
+        params["image_sha256"] = hashlib.sha256(request.image).hexdigest()
+        call: dict[str, Any] = {"image": resized(image, width, height), "strength": request.strength}
         pipeline = IMAGE_TO_IMAGE
         if request.mask is not None:
             pipeline = "inpainting"
@@ -208,6 +205,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             result, generate_s = self._call(pipe, params, call, seed, scheduler_name, adapter_weights, progress)
             image = result.images[0]
             params["width"], params["height"] = image.size
+            _record_engine_defaults(pipe, params)
             metadata = self._metadata(task, pipe, params, seed, scheduler_name, adapter_weights)
         flagged = getattr(result, "nsfw_content_detected", None)
         if flagged is not None:  # only when the safety checker ran (safety_checker=true)
@@ -235,15 +233,14 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             pipe.scheduler = build_scheduler(scheduler_name, self._base_scheduler[1], "extra.scheduler")
             if self._loras:
                 pipe.set_adapters(list(adapter_weights), adapter_weights=list(adapter_weights.values()))
+            settings = {"num_inference_steps": params["steps"], "guidance_scale": params["guidance_scale"], **call}
             start = time.perf_counter()
             result = pipe(
                 prompt=params["prompt"],
                 negative_prompt=params["negative_prompt"],
-                num_inference_steps=params["steps"],
-                guidance_scale=params["guidance_scale"],
                 generator=torch.Generator("cpu").manual_seed(seed),
                 callback_on_step_end=_progress_hook(progress),
-                **call,
+                **{k: v for k, v in settings.items() if v is not None},
             )
             return result, time.perf_counter() - start
 
@@ -270,7 +267,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         cfg = self.config
         torch, _ = loading.import_torch_diffusers()
         self._model = loading.resolve_model(
-            cfg.model_id, allow_download=cfg.allow_download, revision=cfg.revision, cache_dir=cfg.cache_dir
+            self.model_spec, allow_download=cfg.allow_download, revision=cfg.revision, cache_dir=cfg.cache_dir
         )
         if cfg.scheduler is not None:
             scheduler_class(cfg.scheduler, "backend.scheduler")
@@ -327,17 +324,6 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             weights[name] = float(weight)
         return scheduler, weights
 
-    def _default(self, key: str, value: Any, fallback: Any) -> Any:
-        """``value``, else the registry default for this model, else the pipeline's usual default."""
-        if value is not None:
-            return value
-        spec = loading.default_registry().find(self.config.model_id)
-        return spec.defaults.get(key, fallback) if spec else fallback
-
-    def _size(self, width: int | None, height: int | None) -> tuple[int | None, int | None]:
-        """Width and height, from the request or the registry; ``None`` lets the pipeline choose."""
-        return self._default("width", width, None), self._default("height", height, None)
-
     def _metadata(
         self,
         task: str,
@@ -354,6 +340,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             "model": model.name,
             "model_source": model.source,
             "model_revision": model.revision,
+            "model_family": self.model_spec.family,
             "task": task,
             "params": params,
             "seed": seed,
@@ -373,6 +360,17 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
                 {**dataclasses.asdict(lora), "weight": adapter_weights[lora.name]} for lora in self._loras
             ]
         return metadata
+
+
+_ENGINE_ARGUMENTS = {"steps": "num_inference_steps", "guidance_scale": "guidance_scale", "strength": "strength"}
+
+
+def _record_engine_defaults(pipe: Any, params: dict[str, Any]) -> None:
+    """Fill parameters the request left unset with what the pipeline used: its own call defaults."""
+    signature = inspect.signature(type(pipe).__call__).parameters
+    for name, argument in _ENGINE_ARGUMENTS.items():
+        if name in params and params[name] is None and argument in signature:
+            params[name] = signature[argument].default
 
 
 def _progress_hook(progress: ProgressCallback | None) -> Any:

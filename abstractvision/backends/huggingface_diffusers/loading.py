@@ -31,6 +31,7 @@ from ...errors import (
     ModelNotFoundError,
     ResourceExhaustedError,
 )
+from ...fingerprints import fingerprint
 from ...registry import ModelSpec, default_registry
 
 INSTALL_HINT = "install it with: pip install 'abstractvision[diffusers]'"
@@ -46,7 +47,7 @@ class ResolvedModel:
     source: str  # registry source ("builtin:tiny-sd", hub id) or the id as given
     location: str  # local folder, or a hub id when downloads are allowed
     revision: str | None  # snapshot commit for cached hub models, else the configured revision
-    spec: ModelSpec | None
+    spec: ModelSpec
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,11 @@ def resolve_dtype_name(dtype: str, device: str) -> str:
     return "float16" if device.startswith("cuda") else "float32"
 
 
-def resolve_model(model_id: str, *, allow_download: bool, revision: str | None, cache_dir: str | None) -> ResolvedModel:
-    """Find where ``model_id`` (registry name, ``builtin:`` source, local folder or hub id) loads from."""
-    spec = default_registry().find(model_id)
-    source = spec.source if spec else model_id
-    name = spec.name if spec else model_id
+def resolve_model(
+    spec: ModelSpec, *, allow_download: bool, revision: str | None, cache_dir: str | None
+) -> ResolvedModel:
+    """Find where ``spec``'s source (``builtin:`` name, local folder or hub id) loads from."""
+    source, name = spec.source, spec.name
     if is_builtin(source):
         folder = ensure_builtin(source)
         return ResolvedModel(name, source, str(folder), None, spec)
@@ -189,6 +190,20 @@ def parse_loras(loras: Any) -> list[LoraSpec]:
             raise InvalidParameterError(f"{field}.name", f"adapter name {name!r} is used twice; give each a `name`")
         specs.append(LoraSpec(name=name, path=path, weight=float(weight)))
     return specs
+
+
+def lora_fingerprint(lora: LoraSpec, index: int, config: Any) -> str:
+    """A LoRA by content (``sha256:...``), or a hub id when downloads are allowed; missing files fail now."""
+    path = Path(lora.path).expanduser()
+    if path.exists():
+        return fingerprint(f"backend.loras[{index}].path", path)
+    if config.allow_download and not _looks_like_path(lora.path):
+        return f"hub:{lora.path}"
+    raise InvalidParameterError(
+        f"backend.loras[{index}].path",
+        f"{lora.path!r} does not exist; with backend.allow_download=false a LoRA must be a local .safetensors file "
+        "or folder (or set allow_download=true for a Hugging Face id)",
+    )
 
 
 def load_loras(pipe: Any, loras: list[LoraSpec], *, allow_download: bool, cache_dir: str | None, model: str) -> None:

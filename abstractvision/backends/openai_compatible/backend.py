@@ -16,8 +16,8 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
 import requests
 from PIL import Image
@@ -27,11 +27,9 @@ from ...errors import BackendResponseError, InvalidParameterError
 from ...media.masks import white_to_alpha
 from ...media.mime import EXTENSIONS, IMAGE_MIME_TYPES, sniff_mime
 from ...media.png import PARAMETERS_KEY, RECORD_KEY, encode_png, read_png_text
+from ...registry import ModelSpec, resolve_model
+from ...tasks import IMAGE_TO_IMAGE, IMAGE_TO_VIDEO, TEXT_TO_IMAGE, TEXT_TO_VIDEO
 from ...types import (
-    IMAGE_TO_IMAGE,
-    IMAGE_TO_VIDEO,
-    TEXT_TO_IMAGE,
-    TEXT_TO_VIDEO,
     GeneratedAsset,
     ImageEditRequest,
     ImageGenerationRequest,
@@ -42,6 +40,7 @@ from ...types import (
     VisionRequest,
 )
 from ..base_backend import VisionBackend
+from ..options import configured_identity, identity, placement
 from .profiles import EXTENSION_PARAMS, PROFILES
 from .responses import data_items, item_bytes, media_type_of, response_json
 from .transport import HttpTransport, RetryPolicy, redact_url
@@ -65,7 +64,8 @@ class OpenAICompatibleBackendConfig:
         base_url (`str`): the server's ``/v1`` root, e.g. ``http://127.0.0.1:8000/v1``. Required.
         api_key (`str`, *optional*): sent as ``Authorization: Bearer``; never logged or recorded.
         api_key_env (`str`, *optional*): name of an environment variable holding the key (keeps it out of configs).
-        model_id (`str`, *optional*): sent as ``model``; also looked up in the registry for defaults.
+        model_id (`str`, *optional*): sent as ``model``; defaults to the model config's name (in runs) or, in
+            library use, is looked up once in the registry for defaults.
         profile (`str`, defaults to ``"generic"``): ``openai`` (standard fields only), ``generic`` and
             ``vllm-omni`` (seed/steps/guidance/negative_prompt in the body), ``sdcpp-server``, ``localai``.
         response_format (`str`, defaults to ``"b64_json"``): or ``url`` (then the file is downloaded), or ``None``
@@ -82,25 +82,27 @@ class OpenAICompatibleBackendConfig:
         video_timeout_s (`float`, defaults to 900): overall limit for one video, polling included.
     """
 
-    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("api_key",)
+    def job_identity(self, model: ModelSpec) -> dict[str, Any]:
+        """What of this config decides the output: the model name sent, the profile, the default size."""
+        return configured_identity(self)
 
-    base_url: str = ""
-    api_key: str | None = field(default=None, repr=False)
-    api_key_env: str | None = None
-    model_id: str | None = None
-    profile: str = "generic"
-    response_format: str | None = "b64_json"
-    n: int = 1
-    size: str | None = None
-    timeout_s: float = 300.0
-    connect_timeout_s: float = 10.0
-    max_retries: int = 3
-    backoff_s: float = 0.5
-    max_backoff_s: float = 60.0
-    text_to_video_path: str | None = None
-    image_to_video_path: str | None = None
-    video_poll_interval_s: float = 2.0
-    video_timeout_s: float = 900.0
+    base_url: str = placement("")
+    api_key: str | None = placement(repr=False)
+    api_key_env: str | None = placement()
+    model_id: str | None = identity()
+    profile: str = identity("generic")
+    response_format: str | None = placement("b64_json")
+    n: int = placement(1)
+    size: str | None = identity()
+    timeout_s: float = placement(300.0)
+    connect_timeout_s: float = placement(10.0)
+    max_retries: int = placement(3)
+    backoff_s: float = placement(0.5)
+    max_backoff_s: float = placement(60.0)
+    text_to_video_path: str | None = placement()
+    image_to_video_path: str | None = placement()
+    video_poll_interval_s: float = placement(2.0)
+    video_timeout_s: float = placement(900.0)
 
     def __post_init__(self) -> None:
         if not self.base_url or self.base_url == "???":
@@ -146,10 +148,12 @@ class OpenAICompatibleVisionBackend(VisionBackend):
     name = "openai"
     thread_safe = True
 
-    def __init__(self, config: OpenAICompatibleBackendConfig) -> None:
+    def __init__(self, config: OpenAICompatibleBackendConfig, model: ModelSpec | None = None) -> None:
         self.config = config
+        self.model_spec = model or (resolve_model(config.model_id) if config.model_id else None)
+        self.model_sent = config.model_id or (self.model_spec.name if self.model_spec else None)
         self.profile = PROFILES[config.profile]
-        self._context = {"backend": self.name, "model": config.model_id}
+        self._context = {"backend": self.name, "model": self.model_sent}
         api_key = config.api_key or (os.environ.get(config.api_key_env) if config.api_key_env else None)
         self._transport = HttpTransport(
             config.base_url,
@@ -162,7 +166,7 @@ class OpenAICompatibleVisionBackend(VisionBackend):
 
     @property
     def model_name(self) -> str | None:
-        return self.config.model_id
+        return self.model_sent
 
     def get_capabilities(self) -> VisionBackendCapabilities:
         tasks = [TEXT_TO_IMAGE, IMAGE_TO_IMAGE]
@@ -170,7 +174,7 @@ class OpenAICompatibleVisionBackend(VisionBackend):
             tasks.append(TEXT_TO_VIDEO)
         if self.config.image_to_video_path:
             tasks.append(IMAGE_TO_VIDEO)
-        return VisionBackendCapabilities(supported_tasks=tuple(tasks), supports_mask=True)
+        return VisionBackendCapabilities(supported_tasks=tuple(tasks))
 
     def preload(self) -> None:
         """Check that the server answers (any HTTP status will do); unreachable raises before any work."""
@@ -246,8 +250,8 @@ class OpenAICompatibleVisionBackend(VisionBackend):
         """What to send for ``request``: the profile's mapping, then the standard OpenAI fields."""
         params = {name: getattr(request, name, None) for name in EXTENSION_PARAMS}
         fields, unsent = self.profile.map_params(request.prompt, params)
-        if self.profile.sends_model and self.config.model_id:
-            fields["model"] = self.config.model_id
+        if self.profile.sends_model and self.model_sent:
+            fields["model"] = self.model_sent
         if n is not None:
             fields["n"] = n
         size = self._size(request)
@@ -327,7 +331,7 @@ class OpenAICompatibleVisionBackend(VisionBackend):
         params = {name: getattr(request, name) for name in RECORDED_PARAMS if hasattr(request, name)}
         return {
             "backend": self.name,
-            "model": self.config.model_id,
+            "model": self.model_sent,
             "model_source": redact_url(self.config.base_url),
             "task": task,
             "params": params,

@@ -16,15 +16,16 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ...errors import InvalidParameterError
+from ...fingerprints import fingerprint
 from ...media.images import decode_image, resized
 from ...media.png import encode_png
-from ...registry import default_registry
+from ...registry import ModelSpec, resolve_model
+from ...tasks import IMAGE_TO_IMAGE, TASKS, TEXT_TO_IMAGE
 from ...types import (
-    IMAGE_TO_IMAGE,
-    TEXT_TO_IMAGE,
     GeneratedAsset,
     ImageEditRequest,
     ImageGenerationRequest,
@@ -32,14 +33,13 @@ from ...types import (
     VisionBackendCapabilities,
 )
 from ...validation import MAX_SEED
-from ..base_backend import VisionBackend
-from .files import COMPONENTS, ModelFiles, resolve_model_files
+from ..base_backend import VisionBackend, image_params
+from ..options import configured_identity, identity, model_field, placement
+from .files import COMPONENTS, ModelFiles, file_identities, resolve_model_files
 from .job import SAMPLERS, SCHEDULERS, WEIGHT_TYPES, ContextOptions, ImageJob, Runner
 
 MODES = ("auto", "cli", "python")
 REQUEST_EXTRAS = ("sampler", "scheduler")
-#: sd.cpp's own defaults, used when neither the request nor the registry sets a value
-FALLBACKS = {"width": 512, "height": 512, "steps": 20, "guidance_scale": 7.0, "strength": 0.75}
 _SEED_BOUND = 2**32  # drawn seeds stay in the range every SD tool accepts
 
 
@@ -70,26 +70,26 @@ class StableDiffusionCppBackendConfig:
         timeout_s (`float`, defaults to 600): CLI mode: stop an sd-cli call that runs longer.
     """
 
-    model: str | None = None
-    model_dir: str | None = None
-    diffusion_model: str | None = None
-    vae: str | None = None
-    clip_l: str | None = None
-    clip_g: str | None = None
-    t5xxl: str | None = None
-    llm: str | None = None
-    lora_dir: str | None = None
-    threads: int = 0
-    sampler: str | None = None
-    scheduler: str | None = None
-    flow_shift: float | None = None
-    weight_type: str | None = None
-    offload_to_cpu: bool = False
-    flash_attention: bool = False
-    vae_tiling: bool = False
-    mode: str = "auto"
-    sd_cli_path: str | None = None
-    timeout_s: float = 600.0
+    model: str | None = model_field()
+    model_dir: str | None = placement()
+    diffusion_model: str | None = identity()
+    vae: str | None = identity()
+    clip_l: str | None = identity()
+    clip_g: str | None = identity()
+    t5xxl: str | None = identity()
+    llm: str | None = identity()
+    lora_dir: str | None = identity()
+    threads: int = placement(0)
+    sampler: str | None = identity()
+    scheduler: str | None = identity()
+    flow_shift: float | None = identity()
+    weight_type: str | None = identity()
+    offload_to_cpu: bool = placement(False)
+    flash_attention: bool = placement(False)
+    vae_tiling: bool = placement(False)
+    mode: str = placement("auto")
+    sd_cli_path: str | None = placement()
+    timeout_s: float = placement(600.0)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -114,6 +114,17 @@ class StableDiffusionCppBackendConfig:
         if isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, (int, float)) or self.timeout_s <= 0:
             raise InvalidParameterError("backend.timeout_s", f"must be a number of seconds > 0, got {self.timeout_s!r}")
 
+    def job_identity(self, model: ModelSpec) -> dict[str, Any]:
+        """What of this config decides the output: the identity options, and every file that will load (by
+        content: the model's own files, component overrides, the LoRA folder), so a changed file makes new jobs."""
+        options = configured_identity(self)
+        for role in COMPONENTS:
+            options.pop(role, None)  # named by content below, not by path
+        options["files"] = file_identities(model, self.components(), self.model_dir)
+        if self.lora_dir:
+            options["lora_dir"] = fingerprint("backend.lora_dir", self.lora_dir)
+        return options
+
     def components(self) -> dict[str, str | None]:
         return {role: getattr(self, role) for role in COMPONENTS}
 
@@ -132,16 +143,15 @@ class StableDiffusionCppVisionBackend(VisionBackend):
 
     name = "sdcpp"
 
-    def __init__(self, config: StableDiffusionCppBackendConfig) -> None:
+    def __init__(self, config: StableDiffusionCppBackendConfig, model: ModelSpec | None = None) -> None:
         self.config = config
+        self.model_spec = model or _spec_of(config)
         self._runner: Runner | None = None
         self._files: ModelFiles | None = None
 
     @property
     def model_name(self) -> str | None:
-        cfg = self.config
-        spec = default_registry().find(cfg.model) if cfg.model else None
-        return spec.name if spec else (cfg.model or cfg.diffusion_model)
+        return self.model_spec.name
 
     @property
     def mode(self) -> str:
@@ -149,7 +159,7 @@ class StableDiffusionCppVisionBackend(VisionBackend):
         return self._load_runner().mode
 
     def get_capabilities(self) -> VisionBackendCapabilities:
-        return VisionBackendCapabilities(supported_tasks=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE), supports_mask=True)
+        return VisionBackendCapabilities(supported_tasks=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE))
 
     def preload(self) -> None:
         self._load_runner().load()
@@ -168,9 +178,7 @@ class StableDiffusionCppVisionBackend(VisionBackend):
         self, request: ImageGenerationRequest, *, n: int = 1, progress: ProgressCallback | None = None
     ) -> list[GeneratedAsset]:
         """``n`` images in one sd.cpp batch: seeds ``seed``, ``seed + 1``, ... (each recorded)."""
-        width = self._default("width", request.width)
-        height = self._default("height", request.height)
-        params = self._common_params(request, width, height)
+        params = image_params(request, request.width, request.height)
         return self._run(TEXT_TO_IMAGE, request.extra, request.seed, n, params, {}, progress)
 
     def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
@@ -182,8 +190,8 @@ class StableDiffusionCppVisionBackend(VisionBackend):
         """Image to image (``strength``), or inpainting when the request has a mask (white = repaint)."""
         image = decode_image("image", request.image, "RGB")
         width, height = request.width or image.width, request.height or image.height
-        params = self._common_params(request, width, height)
-        params["strength"] = self._default("strength", request.strength)
+        params = image_params(request, width, height)
+        params["strength"] = request.strength
         params["image_sha256"] = hashlib.sha256(request.image).hexdigest()
         inputs: dict[str, Any] = {"init_image": resized(image, width, height), "strength": params["strength"]}
         if request.mask is not None:
@@ -192,16 +200,6 @@ class StableDiffusionCppVisionBackend(VisionBackend):
         return self._run(IMAGE_TO_IMAGE, request.extra, request.seed, n, params, inputs, progress)
 
     # -- internals ---------------------------------------------------------------------------------------
-
-    def _common_params(self, request: Any, width: int, height: int) -> dict[str, Any]:
-        return {
-            "prompt": request.prompt,
-            "negative_prompt": request.negative_prompt,
-            "width": width,
-            "height": height,
-            "steps": self._default("steps", request.steps),
-            "guidance_scale": self._default("guidance_scale", request.guidance_scale),
-        }
 
     def _run(
         self,
@@ -227,7 +225,7 @@ class StableDiffusionCppVisionBackend(VisionBackend):
             width=params["width"],
             height=params["height"],
             steps=params["steps"],
-            cfg_scale=float(params["guidance_scale"]),
+            cfg_scale=None if params["guidance_scale"] is None else float(params["guidance_scale"]),
             seed=seed,
             batch_count=n,
             sampler=sampler,
@@ -239,6 +237,8 @@ class StableDiffusionCppVisionBackend(VisionBackend):
         start = time.perf_counter()
         images = runner.generate(job, progress)
         generate_s = (time.perf_counter() - start) / n
+        params["width"], params["height"] = images[0].size
+        params.update({k: v for k, v in runner.defaults().items() if params.get(k, 0) is None})
         base = self._metadata(task, runner, params, sampler, scheduler)
         assets = []
         for index, image in enumerate(images):
@@ -260,7 +260,7 @@ class StableDiffusionCppVisionBackend(VisionBackend):
         if self._runner is not None:
             return self._runner
         cfg = self.config
-        self._files = resolve_model_files(cfg.model, cfg.components(), cfg.model_dir)
+        self._files = resolve_model_files(self.model_spec, cfg.components(), cfg.model_dir)
         options = ContextOptions(
             files=self._files,
             threads=cfg.resolved_threads(),
@@ -302,13 +302,6 @@ class StableDiffusionCppVisionBackend(VisionBackend):
         check_choice("extra.scheduler", scheduler, SCHEDULERS)
         return extra.get("sampler") or self.config.sampler, extra.get("scheduler") or self.config.scheduler
 
-    def _default(self, key: str, value: Any) -> Any:
-        """``value``, else the registry default for this model, else sd.cpp's default."""
-        if value is not None:
-            return value
-        spec = default_registry().find(self.config.model) if self.config.model else None
-        return spec.defaults.get(key, FALLBACKS[key]) if spec else FALLBACKS[key]
-
     def _metadata(
         self, task: str, runner: Runner, params: dict[str, Any], sampler: str | None, scheduler: str | None
     ) -> dict[str, Any]:
@@ -321,6 +314,7 @@ class StableDiffusionCppVisionBackend(VisionBackend):
             "model": files.name,
             "model_source": files.source,
             "model_files": files.as_dict(),
+            "engine_loaded": runner.loaded_files(),
             "task": task,
             "params": params,
             "scheduler": "/".join(filter(None, (sampler or "default", scheduler))),
@@ -333,6 +327,13 @@ class StableDiffusionCppVisionBackend(VisionBackend):
             "sdcpp_mode": runner.mode,
             "versions": {"abstractvision": __version__, **runner.versions()},
         }
+
+
+def _spec_of(config: StableDiffusionCppBackendConfig) -> ModelSpec:
+    """The model a config names when no spec is handed over: ``model``, or the ``diffusion_model`` file alone."""
+    if config.model:
+        return resolve_model(config.model)
+    return ModelSpec(name=Path(str(config.diffusion_model)).name, source="", tasks=TASKS)
 
 
 def check_choice(field: str, value: Any, choices: tuple[str, ...]) -> None:

@@ -93,15 +93,20 @@ def context_flags(options: ContextOptions) -> list[str]:
 
 def job_flags(job: ImageJob, init_path: Path | None, mask_path: Path | None) -> list[str]:
     """sd-cli flags for one generation call."""
-    flags = ["-p", job.prompt, "-n", job.negative_prompt, "-W", str(job.width), "-H", str(job.height)]
-    flags += ["--steps", str(job.steps), "--cfg-scale", repr(float(job.cfg_scale)), "-s", str(job.seed)]
-    flags += ["-b", str(job.batch_count)]
+    flags = ["-p", job.prompt, "-n", job.negative_prompt, "-s", str(job.seed), "-b", str(job.batch_count)]
+    for flag, value in (("-W", job.width), ("-H", job.height), ("--steps", job.steps)):
+        if value is not None:
+            flags += [flag, str(value)]
+    if job.cfg_scale is not None:
+        flags += ["--cfg-scale", repr(float(job.cfg_scale))]
     if job.sampler:
         flags += ["--sampling-method", job.sampler]
     if job.scheduler:
         flags += ["--scheduler", job.scheduler]
     if init_path is not None:
-        flags += ["-i", str(init_path), "--strength", repr(float(job.strength))]
+        flags += ["-i", str(init_path)]
+        if job.strength is not None:
+            flags += ["--strength", repr(float(job.strength))]
     if mask_path is not None:
         flags += ["--mask", str(mask_path)]
     if job.vae_tiling:
@@ -120,6 +125,7 @@ class CliRunner:
         self.options = options
         self.sd_cli = sd_cli
         self.timeout_s = timeout_s
+        self._loaded: dict[str, str] = {}
 
     def load(self) -> float:
         return 0.0  # each call loads the model itself
@@ -134,7 +140,7 @@ class CliRunner:
             command = [str(self.sd_cli), "-M", "img_gen", *context_flags(self.options)]
             command += [*job_flags(job, init_path, mask_path), "-o", str(folder / OUTPUT_PATTERN)]
             command += ["--output-begin-idx", "0", "--disable-image-metadata"]
-            run_sd_cli(command, timeout_s=self.timeout_s, progress=progress, files=self.options.files)
+            self._loaded = run_sd_cli(command, timeout_s=self.timeout_s, progress=progress, files=self.options.files)
             images = []
             for index in range(job.batch_count):
                 path = folder / (OUTPUT_PATTERN % index)
@@ -147,6 +153,12 @@ class CliRunner:
                 with Image.open(path) as image:
                     images.append(image.convert("RGB"))
         return images
+
+    def loaded_files(self) -> dict[str, str]:
+        return dict(self._loaded)
+
+    def defaults(self) -> dict[str, Any]:
+        return {}  # sd-cli does not report them; unset values stay unset in the metadata (sd-cli's defaults)
 
     def versions(self) -> dict[str, str]:
         key = str(self.sd_cli)
@@ -163,8 +175,13 @@ class CliRunner:
         """Nothing stays loaded between calls."""
 
 
-def run_sd_cli(command: list[str], *, timeout_s: float, progress: Any = None, files: ModelFiles | None = None) -> None:
-    """Run sd-cli, reporting sampling progress; raise with the output's tail on failure or timeout."""
+def run_sd_cli(
+    command: list[str], *, timeout_s: float, progress: Any = None, files: ModelFiles | None = None
+) -> dict[str, str]:
+    """Run sd-cli, reporting sampling progress; raise with the output's tail on failure or timeout.
+
+    Returns the files sd-cli said it loaded (role -> path).
+    """
     model = files.name if files else None
     tail = LogTail()
     process = subprocess.Popen(
@@ -187,7 +204,7 @@ def run_sd_cli(command: list[str], *, timeout_s: float, progress: Any = None, fi
     finally:
         reader.join(timeout=5)
     if code == 0:
-        return
+        return tail.loaded
     what = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
     if files is not None and _LOAD_FAILED in tail.text():
         raise ModelLoadError(

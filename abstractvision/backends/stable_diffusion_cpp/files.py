@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...builtin import ensure_builtin, is_builtin
+from ...builtin import builder_version, ensure_builtin, is_builtin
 from ...errors import InvalidParameterError, ModelNotFoundError
-from ...registry import ModelSpec, default_registry
+from ...fingerprints import fingerprint
+from ...registry import ModelSpec
 
 #: Files a context can take besides the full model, in sd-cli's order.
 COMPONENTS = ("diffusion_model", "vae", "clip_l", "clip_g", "t5xxl", "llm")
@@ -48,40 +49,54 @@ class ModelFiles:
 
 
 def resolve_model_files(
-    model: str | None, explicit: Mapping[str, str | None], model_dir: str | None = None
+    spec: ModelSpec, explicit: Mapping[str, str | None], model_dir: str | None = None
 ) -> ModelFiles:
-    """The files for backend option ``model`` (registry name, file or folder) plus explicit components."""
-    spec = default_registry().find(model) if model else None
+    """The files of model ``spec`` (its source and components) plus explicit component options, which win."""
     base = _base_dir(model_dir)
-    candidates: dict[str, tuple[str, str]] = {}  # role -> (option that named it, path text)
-    main: tuple[str, str] | None = None
-    if spec is not None:
-        candidates.update({role: (f"model.components.{role}", text) for role, text in spec.components.items()})
-        source_role = "diffusion_model" if _is_split(spec) and "diffusion_model" not in spec.components else None
-        if source_role:
-            candidates[source_role] = ("model.source", spec.source)
+    named = named_files(spec, explicit)
+    main = named.pop("model", None)
+    return ModelFiles(
+        name=spec.name or Path(named["diffusion_model"][1]).name,
+        model=_existing(*main, base, spec) if main else None,
+        components={role: _existing(*named[role], base, spec) for role in COMPONENTS if role in named},
+    )
+
+
+def file_identities(
+    spec: ModelSpec, explicit: Mapping[str, str | None], model_dir: str | None = None
+) -> dict[str, str]:
+    """Each file a context would load, by content; a built-in model by its name and builder version (it is
+    built the same way everywhere, and is not built just to be named). Missing files fail here."""
+    base = _base_dir(model_dir)
+    identities = {}
+    for role, (option, text) in named_files(spec, explicit).items():
+        if is_builtin(text):
+            identities[role] = f"{text}@v{builder_version(text)}"
         else:
-            main = ("model.source", spec.source)
-    elif model:
-        main = ("backend.model", model)
-    candidates.update({role: (f"backend.{role}", text) for role, text in explicit.items() if text})
-    unknown = sorted(set(candidates) - set(COMPONENTS))
+            identities[role] = fingerprint(option, _existing(option, text, base, spec))
+    return identities
+
+
+def named_files(spec: ModelSpec, explicit: Mapping[str, str | None]) -> dict[str, tuple[str, str]]:
+    """``role -> (option that names it, path text)``; the full model, if any, under ``"model"``."""
+    named: dict[str, tuple[str, str]] = {}
+    named.update({role: (f"model.components.{role}", text) for role, text in spec.components.items()})
+    if spec.source:
+        source_role = "diffusion_model" if _is_split(spec) and "diffusion_model" not in spec.components else "model"
+        named[source_role] = ("backend.model" if spec.name == spec.source else "model.source", spec.source)
+    named.update({role: (f"backend.{role}", text) for role, text in explicit.items() if text})
+    unknown = sorted(set(named) - {"model", *COMPONENTS})
     if unknown:
         raise InvalidParameterError(
-            candidates[unknown[0]][0], f"unknown component {unknown[0]!r}; valid components are {list(COMPONENTS)}"
+            named[unknown[0]][0], f"unknown component {unknown[0]!r}; valid components are {list(COMPONENTS)}"
         )
-    if main is None and "diffusion_model" not in candidates:
+    if "model" not in named and "diffusion_model" not in named:
         raise InvalidParameterError(
             "backend.model",
             "no model given: set `model` (a registry name, a .gguf/.safetensors/.ckpt file or a diffusers folder) "
             "or `diffusion_model` with its text encoders and VAE",
         )
-    name = spec.name if spec else (model or Path(candidates["diffusion_model"][1]).name)
-    return ModelFiles(
-        name=name,
-        model=_existing(*main, base, spec) if main else None,
-        components={role: _existing(*candidates[role], base, spec) for role in COMPONENTS if role in candidates},
-    )
+    return named
 
 
 def _is_split(spec: ModelSpec) -> bool:
@@ -94,7 +109,7 @@ def _base_dir(model_dir: str | None) -> Path:
     return Path(text).expanduser()
 
 
-def _existing(option: str, text: str, base: Path, spec: ModelSpec | None) -> Path:
+def _existing(option: str, text: str, base: Path, spec: ModelSpec) -> Path:
     if is_builtin(text):
         return _builtin(option, text)
     path = Path(text).expanduser()
@@ -104,12 +119,12 @@ def _existing(option: str, text: str, base: Path, spec: ModelSpec | None) -> Pat
     cached = _hub_cache_folder(text)
     if cached is not None:
         return cached
-    hint = f" ({spec.description})" if spec and spec.description else ""
+    hint = f" ({spec.description})" if spec.description else ""
     raise ModelNotFoundError(
         f"`{option}`: {str(path)!r} does not exist{hint}. Download the file (docs/backend-sdcpp.md lists them), "
         f"then pass its path, or set `backend.model_dir` / ${MODEL_DIR_ENV} to the folder holding it",
         backend="sdcpp",
-        model=spec.name if spec else text,
+        model=spec.name,
     )
 
 

@@ -6,6 +6,7 @@ images with seeds ``seed``, ``seed + 1``, ...). A runner turns them into flags o
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ WEIGHT_TYPES = {
     for name in ("f32", "f16", "bf16", "q8_0", "q5_0", "q5_1", "q4_0", "q4_1", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K")
 }
 LOG_TAIL_LINES = 20
+_LOADED = re.compile(r"loading (\w+) from '([^']+)'")
 
 
 @dataclass(frozen=True)
@@ -66,19 +68,22 @@ class ContextOptions:
 
 @dataclass(frozen=True)
 class ImageJob:
-    """One generation call. ``init_image``/``mask`` are PIL images already at ``width`` x ``height``."""
+    """One generation call. ``init_image``/``mask`` are PIL images already at the output size.
+
+    ``None`` leaves a value to sd.cpp's own default; the runner reports it through ``Runner.defaults()``.
+    """
 
     prompt: str
     negative_prompt: str
-    width: int
-    height: int
-    steps: int
-    cfg_scale: float
+    width: int | None
+    height: int | None
+    steps: int | None
+    cfg_scale: float | None
     seed: int
     batch_count: int = 1
     sampler: str | None = None
     scheduler: str | None = None
-    strength: float = 0.75
+    strength: float | None = None
     init_image: Any = None
     mask: Any = None
     vae_tiling: bool = False
@@ -98,17 +103,30 @@ class Runner(Protocol):
 
     def versions(self) -> dict[str, str]: ...
 
+    def loaded_files(self) -> dict[str, str]:
+        """What the engine reported loading for the last model load (role -> path)."""
+
+    def defaults(self) -> dict[str, Any]:
+        """What sd.cpp uses for ``steps``, ``guidance_scale`` and ``strength`` when they are unset."""
+
     def close(self) -> None: ...
 
 
 class LogTail:
-    """The last lines of a library's log output, to quote in error messages."""
+    """The last lines of a library's log output, to quote in error messages, and the files the engine says
+    it loaded (``loading vae from '...'``): its own record, kept in the metadata beside ours."""
 
     def __init__(self, size: int = LOG_TAIL_LINES) -> None:
         self._lines: deque[str] = deque(maxlen=size)
+        self.loaded: dict[str, str] = {}
 
     def add(self, text: str) -> None:
-        self._lines.extend(line.rstrip() for line in text.splitlines() if line.strip())
+        for line in text.splitlines():
+            if line.strip():
+                self._lines.append(line.rstrip())
+                match = _LOADED.search(line)
+                if match:
+                    self.loaded[match.group(1)] = match.group(2)
 
     def extend(self, lines: Iterable[str]) -> None:
         for line in lines:
@@ -116,6 +134,7 @@ class LogTail:
 
     def clear(self) -> None:
         self._lines.clear()
+        self.loaded = {}
 
     def text(self) -> str:
         return "\n".join(self._lines) or "(no output)"

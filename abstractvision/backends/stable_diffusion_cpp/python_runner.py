@@ -59,6 +59,7 @@ class PythonRunner:
         self.options = options
         self._sd: Any = None
         self._log = LogTail()
+        self._loaded: dict[str, str] = {}
 
     def load(self) -> float:
         if self._sd is not None:
@@ -95,6 +96,7 @@ class PythonRunner:
                 sd.close()
                 raise self._load_error("stable-diffusion.cpp could not create a context")
         self._sd = sd
+        self._loaded = dict(self._log.loaded)
         return time.perf_counter() - start
 
     def generate(self, job: ImageJob, progress: Any = None) -> list[Any]:
@@ -103,22 +105,25 @@ class PythonRunner:
             _hooks["log"], _hooks["progress"] = self._log, progress
             self._log.clear()
             try:
+                optional = {
+                    "width": job.width,
+                    "height": job.height,
+                    "cfg_scale": job.cfg_scale,
+                    "sample_steps": job.steps,
+                    "strength": job.strength,
+                    "flow_shift": job.flow_shift,
+                }
                 images = self._sd.generate_image(
                     prompt=job.prompt,
                     negative_prompt=job.negative_prompt,
-                    width=job.width,
-                    height=job.height,
-                    cfg_scale=job.cfg_scale,
                     sample_method=job.sampler or "default",
                     scheduler=job.scheduler or "default",
-                    sample_steps=job.steps,
                     seed=job.seed,
                     batch_count=job.batch_count,
-                    strength=job.strength,
                     init_image=job.init_image,
                     mask_image=job.mask,
                     vae_tiling=job.vae_tiling,
-                    **({} if job.flow_shift is None else {"flow_shift": job.flow_shift}),
+                    **{k: v for k, v in optional.items() if v is not None},
                 )
             except (ValueError, RuntimeError) as exc:  # a NULL result surfaces as "NULL pointer access"
                 raise GenerationError(
@@ -129,6 +134,17 @@ class PythonRunner:
             finally:
                 _hooks["progress"] = None
         return [image.convert("RGB") for image in images]
+
+    def loaded_files(self) -> dict[str, str]:
+        return dict(self._loaded)
+
+    def defaults(self) -> dict[str, Any]:
+        """The binding's own defaults for what a job left unset (read from its signature, not restated here)."""
+        import inspect
+
+        signature = inspect.signature(import_binding().StableDiffusion.generate_image).parameters
+        names = {"steps": "sample_steps", "guidance_scale": "cfg_scale", "strength": "strength"}
+        return {key: signature[arg].default for key, arg in names.items() if arg in signature}
 
     def versions(self) -> dict[str, str]:
         return {"stable-diffusion-cpp-python": import_binding().__version__}

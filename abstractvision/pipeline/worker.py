@@ -1,0 +1,130 @@
+"""The worker contract: a stateful callable that turns jobs into assets, built from plain data.
+
+In the Ray Data predictor pattern: ``Worker(group)`` builds its backend from a ``GroupDescription`` (a
+picklable value: backend name, model spec, identity and placement options) and loads the model once, on
+its first job; ``worker(job)`` returns that job's assets and metadata, or raises ``JobFailed``. It never
+touches the manifest or the run folder: an executor moves jobs in and results out, and the driver alone
+writes files and marks jobs done. The local executors run it in this process; a distributed executor
+runs the same class on another machine, from the same description.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..backends.base_backend import VisionBackend
+from ..errors import is_retryable
+from ..registry import ModelSpec
+from ..tasks import FILE_PARAMS, get_task
+from ..types import GeneratedAsset
+from ..vision_manager import VisionManager
+from .config import redact
+
+
+@dataclass(frozen=True)
+class GroupDescription:
+    """Jobs that share one loaded backend: same backend, model and options. Plain data, so it pickles.
+
+    ``job_identity`` is what of the options each job id holds (configured values, files by content).
+    """
+
+    key: str
+    backend: str
+    model: ModelSpec
+    identity_options: Mapping[str, Any]
+    placement_options: Mapping[str, Any] = field(repr=False)
+    job_identity: Mapping[str, Any] = field(default_factory=dict)
+
+    def options(self) -> dict[str, Any]:
+        return {**self.identity_options, **self.placement_options}
+
+    def recorded_options(self) -> dict[str, Any]:
+        """The options as the manifest records them: secrets redacted."""
+        return redact(self.options())
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job as the manifest holds it: its id, task, identity, and the paths of its input files."""
+
+    job_id: str
+    group_key: str
+    task: str
+    identity: Mapping[str, Any]
+    inputs: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> JobSpec:
+        inputs = json.loads(row["inputs"]) if row["inputs"] else {}
+        return cls(row["job_id"], row["group_key"], row["task"], json.loads(row["params"]), inputs)
+
+
+@dataclass
+class JobResult:
+    assets: list[GeneratedAsset]
+    attempts: int
+    duration_s: float
+
+
+class JobFailed(Exception):
+    def __init__(self, error: BaseException, attempts: int) -> None:
+        super().__init__(str(error))
+        self.error, self.attempts = error, attempts
+
+
+class Worker:
+    """Runs one group's jobs. Build it where the work happens; call it once per job; ``close()`` at the end.
+
+    Args:
+        group (`GroupDescription`): what to build.
+        retries (`int`, defaults to 0): extra attempts for retryable errors (timeouts, 429, 5xx).
+        retry_delay_s (`float`, defaults to 1.0): wait before the first retry, doubled on each further one.
+        backend (`VisionBackend`, *optional*): an already built backend to use instead (tests, library use).
+    """
+
+    def __init__(
+        self,
+        group: GroupDescription,
+        *,
+        retries: int = 0,
+        retry_delay_s: float = 1.0,
+        backend: VisionBackend | None = None,
+    ) -> None:
+        from ..backends.factory import create_backend
+
+        self.group = group
+        self.retries, self.retry_delay_s = retries, retry_delay_s
+        self.backend = backend or create_backend(group.backend, group.model, group.options())
+        self.manager = VisionManager(self.backend, group.model)
+        self.stop = threading.Event()
+        """Set to stop retrying (Ctrl-C): the job in flight finishes or fails, no new attempt starts."""
+
+    def __call__(self, job: JobSpec) -> JobResult:
+        """Generate ``job``'s assets, retrying retryable errors up to ``retries`` times (backing off)."""
+        start = time.perf_counter()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return JobResult(self.generate(job), attempt, time.perf_counter() - start)
+            except Exception as exc:
+                if not is_retryable(exc) or attempt > self.retries or self.stop.is_set():
+                    raise JobFailed(exc, attempt) from exc
+                self.stop.wait(self.retry_delay_s * 2 ** (attempt - 1))
+
+    def generate(self, job: JobSpec) -> list[GeneratedAsset]:
+        """One attempt: the job's request, checked again (cheap), then the backend method of its task."""
+        task = get_task(job.task)
+        params = dict(job.identity["params"])
+        files = {name: Path(job.inputs[name]).read_bytes() for name in FILE_PARAMS if name in params}
+        request = self.manager.prepare(job.task, task.build_request(params, job.identity["seed"], files))
+        return task.run(self.backend, request)
+
+    def close(self) -> None:
+        self.backend.unload()

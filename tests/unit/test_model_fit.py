@@ -1,0 +1,43 @@
+"""A model the chosen backend cannot run, or a task it cannot do, fails in the dry run with one clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from abstractvision.cli import main
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["backend=sdcpp", "model=sd-turbo"],
+            "model 'sd-turbo' runs on backend(s) ['diffusers', 'openai'], not 'sdcpp': set backend=diffusers, or pick "
+            "a model the sdcpp backend runs: ['flux1-schnell-gguf', 'qwen-image-gguf', 'sd1-layout', 'sd15', "
+            "'sd15-gguf', 'sdxl', 'sdxl-gguf']",
+        ),
+        (
+            ["model=sd15-gguf"],
+            "model 'sd15-gguf' runs on backend(s) ['sdcpp'], not 'diffusers': set backend=sdcpp, or pick a model "
+            "the diffusers backend runs: ['sd-turbo', 'sd15', 'sdxl', 'sdxl-turbo', 'tiny-sd', 'tiny-sd-alt']",
+        ),
+        (["task=text_to_video"], "model 'tiny-sd' does not support task 'text_to_video'"),
+    ],
+)
+def test_mismatch_fails_in_the_dry_run(
+    overrides: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "r"
+    code = main(["run", *overrides, "run.dry_run=true", f"run.dir={run_dir}"])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not run_dir.exists()
+
+
+def test_user_models_are_suggested_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "mine.yaml").write_text("name: mine\nsource: /m\ntasks: [text_to_image]\nbackends: [sdcpp]\n")
+    code = main(["run", "--config-dir", str(tmp_path), "model=sd-turbo", "backend=sdcpp", "run.dry_run=true"])
+    assert code == 2 and "'mine'" in capsys.readouterr().err
