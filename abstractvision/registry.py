@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
@@ -65,7 +65,7 @@ class ModelSpec:
 @cache
 def model_schema(defaults_key: str = "param_defaults") -> type:
     """The schema of a model config: ``ModelSpec``'s fields, its ``defaults`` spelled ``defaults_key``."""
-    params = [(k, Optional[int if k in INT_PARAMS else float], None) for k in GENERATION_DEFAULT_KEYS]  # noqa: UP045
+    params = [(k, (int if k in INT_PARAMS else float) | None, None) for k in GENERATION_DEFAULT_KEYS]
     param_defaults = dataclasses.make_dataclass("ParamDefaults", params)
     extra = [(defaults_key, param_defaults, field(default_factory=param_defaults))]
     return schema_of(ModelSpec, exclude=("defaults",), extra=extra, name="ModelSchema")

@@ -14,7 +14,7 @@ import difflib
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from .errors import InvalidParameterError
 
@@ -53,7 +53,7 @@ def omegaconf_type(hint: Any) -> Any:
     if origin in (Union, types.UnionType):
         rest = [a for a in args if a is not type(None)]
         inner = omegaconf_type(rest[0]) if len(rest) == 1 else Any
-        return Any if inner is Any else Optional[inner]  # noqa: UP045 (a runtime type, not an annotation)
+        return Any if inner is Any else inner | None
     if origin in (list, tuple, Sequence):
         return list[omegaconf_type(args[0]) if args else Any]
     if origin in (dict, Mapping):
@@ -122,7 +122,7 @@ def schema_keys(schema: type, path: Sequence[str]) -> list[str] | None:
 def describe(hint: Any) -> str:
     """``Optional[int]`` -> ``an integer or null``: a type in words."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is Union:
+    if origin in (Union, types.UnionType):
         return " or ".join([*(describe(a) for a in args if a is not type(None)), "null"])
     if origin is list:
         return "a list"

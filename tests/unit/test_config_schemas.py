@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,25 @@ def test_unknown_key_lists_the_valid_keys() -> None:
         load_run_config(["run.retrie=3"])
     valid = sorted(f.name for f in dataclasses.fields(RunSettings))
     assert str(info.value).endswith(f"valid keys are {valid}")
+
+
+def test_the_docs_backend_model_and_run_examples_compose(tmp_path: Path) -> None:
+    """The YAML examples of docs/configuration.md, verbatim, in a config folder."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", docs, re.S)
+    (backend,) = [b for b in blocks if b.startswith("defaults: [openai]")]
+    (model,) = [b for b in blocks if b.startswith("# conf/model/mine.yaml")]
+    for path, text in (("backend/my-server.yaml", backend), ("model/mine.yaml", model)):
+        (tmp_path / path).parent.mkdir(exist_ok=True)
+        (tmp_path / path).write_text(text)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "patient.yaml").write_text("defaults: [default]\nretries: 5\n")
+    config = load_run_config(["backend=my-server", "model=mine", "run=patient"], [tmp_path])
+    (combination,) = config.combinations
+    assert (combination.backend, combination.backend_options["profile"], combination.model.source) == (
+        "openai",
+        "vllm-omni",
+        "/models/my-sd15",
+    )
+    assert combination.model.defaults == {"width": 512, "height": 512, "steps": 25, "guidance_scale": 7.5}
+    assert (config.run.retries, config.run.retry_delay_s) == (5, RunSettings().retry_delay_s)
