@@ -68,6 +68,8 @@ def validate(schema: type, data: Mapping[str, Any], prefix: str, origin: str | N
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    if not isinstance(data, Mapping):
+        raise InvalidParameterError(prefix, f"must be a mapping of keys, got {data!r}{_where(origin)}")
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), data)
     except OmegaConfBaseException as exc:
@@ -97,7 +99,7 @@ def config_error(
         if str(child) in keys:
             return InvalidParameterError(field, f"not set by the chosen config; add it with +{field}=VALUE")
         return unknown_key(field, keys, f"unknown key{_where(origin)}" if origin else "unknown config key")
-    return InvalidParameterError(field, str(getattr(exc, "msg", exc)).splitlines()[0])
+    return InvalidParameterError(field, f"{str(getattr(exc, 'msg', exc)).splitlines()[0]}{_where(origin)}")
 
 
 def unknown_key(field: str, valid: Iterable[str], rule: str, noun: str = "keys") -> InvalidParameterError:
