@@ -2,23 +2,27 @@
 
 The source of truth is the Hydra model group (``conf/model/*.yaml``), so the registry a Python user
 sees and the configs a command line composes can never disagree. Users add models by dropping a
-YAML file into a folder passed as ``extra_dirs`` (or their Hydra ``--config-dir``).
+YAML file into a folder passed as ``extra_dirs`` (``./conf`` or a ``--config-dir`` on the command line).
+Model files are data, not defaults: they stay YAML, checked against ``model_schema`` (``ModelSpec``'s
+fields, ``param_defaults`` limited to ``GENERATION_DEFAULT_KEYS``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .config_dirs import search_path
 from .errors import InvalidParameterError, ModelNotFoundError
-from .tasks import TASKS
+from .schema import schema_of, validate
+from .tasks import INT_PARAMS, TASKS
 
-CONFIG_DIR = Path(__file__).parent / "conf"
 GENERATION_DEFAULT_KEYS = ("width", "height", "steps", "guidance_scale", "strength", "num_frames", "fps")
 
 
@@ -38,42 +42,20 @@ class ModelSpec:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], origin: str) -> ModelSpec:
-        known = set(cls.__dataclass_fields__)
-        defaults_key = "param_defaults" if "param_defaults" in data else "defaults"
-        if defaults_key == "param_defaults":
-            # Hydra reserves a top-level `defaults` key for its defaults list, so model YAMLs that Hydra
-            # composes spell it `param_defaults`; `defaults` stays accepted for plain registry folders.
-            data = {("defaults" if k == "param_defaults" else k): v for k, v in data.items()}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidParameterError(
-                f"model.{unknown[0]}", f"unknown key in {origin}; valid keys are {sorted(known)}"
-            )
+        """The spec described by a model config, checked against ``model_schema``; errors name ``origin``."""
+        # Hydra reserves a top-level `defaults` key for its defaults list, so model YAMLs that Hydra composes
+        # spell it `param_defaults`; `defaults` stays accepted for plain registry folders.
+        defaults_key = "defaults" if "defaults" in data and "param_defaults" not in data else "param_defaults"
+        values = validate(model_schema(defaults_key), data, "model", origin)
         for required in ("name", "source"):
-            if not data.get(required):
+            if not values[required]:
                 raise InvalidParameterError(f"model.{required}", f"missing in {origin}")
-        tasks = tuple(data.get("tasks") or ())
-        bad_tasks = [t for t in tasks if t not in TASKS]
+        bad_tasks = [t for t in values["tasks"] if t not in TASKS]
         if bad_tasks:
             raise InvalidParameterError("model.tasks", f"{bad_tasks} in {origin}; valid tasks are {list(TASKS)}")
-        defaults = dict(data.get("defaults") or {})
-        bad_defaults = sorted(set(defaults) - set(GENERATION_DEFAULT_KEYS))
-        if bad_defaults:
-            raise InvalidParameterError(
-                f"model.{defaults_key}.{bad_defaults[0]}",
-                f"unknown in {origin}; valid keys are {list(GENERATION_DEFAULT_KEYS)}",
-            )
-        return cls(
-            name=str(data["name"]),
-            source=str(data["source"]),
-            family=str(data.get("family", "unknown")),
-            description=str(data.get("description", "")),
-            tasks=tasks,
-            backends=tuple(data.get("backends") or ()),
-            size_multiple=int(data.get("size_multiple", 8)),
-            defaults=defaults,
-            components={str(k): str(v) for k, v in (data.get("components") or {}).items()},
-        )
+        defaults = {k: v for k, v in values.pop(defaults_key).items() if v is not None}
+        tasks, backends = tuple(values.pop("tasks")), tuple(values.pop("backends"))
+        return cls(**values, tasks=tasks, backends=backends, defaults=defaults)
 
     @classmethod
     def for_source(cls, source: str) -> ModelSpec:
@@ -88,12 +70,25 @@ class ModelSpec:
         return not self.backends or backend in self.backends
 
 
+@cache
+def model_schema(defaults_key: str = "param_defaults") -> type:
+    """The schema of a model config: ``ModelSpec``'s fields, its ``defaults`` spelled ``defaults_key``."""
+    params = [(k, (int if k in INT_PARAMS else float) | None, None) for k in GENERATION_DEFAULT_KEYS]
+    param_defaults = dataclasses.make_dataclass("ParamDefaults", params)
+    extra = [(defaults_key, param_defaults, field(default_factory=param_defaults))]
+    return schema_of(ModelSpec, exclude=("defaults",), extra=extra, name="ModelSchema")
+
+
 class ModelRegistry:
-    """Model specs by name, read from ``model/*.yaml`` in the package's and the user's config folders."""
+    """Model specs by name, read from ``model/*.yaml`` in the user's and the package's config folders.
+
+    ``extra_dirs`` come first, in the order given (``config_dirs.search_path``): the first folder that
+    defines a model name wins.
+    """
 
     def __init__(self, extra_dirs: Iterable[str | Path] = ()) -> None:
         self._specs: dict[str, ModelSpec] = {}
-        for config_dir in (CONFIG_DIR, *map(Path, extra_dirs)):
+        for config_dir in reversed(search_path([Path(d) for d in extra_dirs])):  # lowest first: later ones win
             for path in sorted((config_dir / "model").glob("*.yaml")):
                 data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
                 spec = ModelSpec.from_mapping(data, origin=str(path))

@@ -6,10 +6,12 @@ import dataclasses
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from ..errors import InvalidParameterError
 from ..registry import ModelSpec, resolve_model
+from ..schema import schema_of, unknown_key
 from .base_backend import VisionBackend
 from .options import MODEL, names_with_role
 
@@ -45,20 +47,32 @@ def backend_entry(kind: str) -> BackendEntry:
     return BACKENDS[kind]
 
 
+def config_class(kind: str) -> type:
+    """The config dataclass of backend ``kind`` (its module is light: torch and friends load later)."""
+    return backend_entry(kind).classes()[0]
+
+
+@cache
+def backend_schema(kind: str) -> type:
+    """The ``backend`` group option ``kind``: ``name: kind`` and the config class's fields and defaults,
+    less the model field (the model group names the model)."""
+    config_cls = config_class(kind)
+    extra = [("name", str, dataclasses.field(default=kind))]
+    return schema_of(config_cls, exclude=names_with_role(config_cls, MODEL), extra=extra, name=f"{kind}_backend")
+
+
 def build_config(kind: str, options: Mapping[str, Any] | None = None, model: ModelSpec | None = None) -> Any:
     """Backend ``kind``'s validated config (for ``model``, when given) from plain ``options``.
 
     An unknown option raises ``InvalidParameterError`` naming ``backend.<field>`` and listing the valid
     fields; so does an option naming the model, which comes from the model group instead.
     """
-    config_cls, _ = backend_entry(kind).classes()
+    config_cls = config_class(kind)
     valid = {f.name for f in dataclasses.fields(config_cls)}
     values = dict(options or {})
     unknown = sorted(set(values) - valid)
     if unknown:
-        raise InvalidParameterError(
-            f"backend.{unknown[0]}", f"not an option of the {kind} backend; valid options are {sorted(valid)}"
-        )
+        raise unknown_key(f"backend.{unknown[0]}", valid, f"not an option of the {kind} backend", "options")
     for name in names_with_role(config_cls, MODEL) if model is not None else ():
         if name in values:
             raise InvalidParameterError(

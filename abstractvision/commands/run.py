@@ -2,14 +2,15 @@
 
 The command parses Hydra's override syntax itself and composes with Hydra's compose API (not
 ``hydra.main``), once per combination of config-group options; ``--help``, ``--cfg job``,
-``--config-dir`` and ``-m`` behave as Hydra users expect. Without any override other than ``run.*``
-settings it runs ``+experiment=quickstart``.
+``--config-dir`` and ``-m`` behave as Hydra users expect, and ``./conf`` is searched first with no flag.
+Without any override other than ``run.*`` settings it runs ``+experiment=quickstart``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,24 +34,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("-h", "--help", action="store_true", help="show config groups, parameters and exit")
     parser.add_argument("--cfg", choices=["job"], help="print the composed config(s) and exit")
-    parser.add_argument("--config-dir", "-cd", action="append", default=[], help="extra config folder (repeatable)")
+    parser.add_argument(
+        "--config-dir",
+        "-cd",
+        action="append",
+        default=[],
+        help="extra config folder (repeatable), searched after ./conf and before the shipped defaults",
+    )
     parser.add_argument("-m", "--multirun", action="store_true", help="accepted for Hydra habits; sweeps always run")
     parser.set_defaults(func=run, accepts_extra=True, parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..config_dirs import user_config_dirs
     from ..pipeline.compose import load_run_config
 
     overrides = list(args.extra)
     flags = [o for o in overrides if o.startswith("-")]
     if flags:
         raise InvalidParameterError(flags[0], "unknown option of `abstractvision run`; see `abstractvision run --help`")
+    config_dirs = user_config_dirs(args.config_dir)
     if args.help:
-        print_help(args.parser, args.config_dir)
+        print_help(args.parser, config_dirs)
         return 0
     if all(o.lstrip("+~").startswith("run.") for o in overrides):
         overrides.insert(0, QUICKSTART)
-    config = load_run_config(overrides, args.config_dir)
+    config = load_run_config(overrides, config_dirs)
     if args.cfg == "job":
         print_configs(config)
         return 0
@@ -91,16 +100,15 @@ def print_summary(s: RunSummary) -> None:
         print("some jobs failed: run the same command again to retry them", file=sys.stderr)
 
 
-def print_help(parser: argparse.ArgumentParser, config_dirs: list[str]) -> None:
+def print_help(parser: argparse.ArgumentParser, config_dirs: Sequence[Path]) -> None:
     from ..pipeline.compose import group_options
     from ..pipeline.params import PARAMS
 
     parser.print_help()
     print("\n== Configuration groups ==\nCompose your configuration from those groups (group=option, a,b to sweep)\n")
-    dirs = [Path(d).expanduser() for d in config_dirs]
     for group in _HELP_GROUPS:
         prefix = "+" if group == "experiment" else ""
-        print(f"{prefix}{group}: {', '.join(group_options(group, dirs))}")
+        print(f"{prefix}{group}: {', '.join(group_options(group, config_dirs))}")
     print(f"\n== Parameters ==\n{', '.join(PARAMS)}")
     print(
         "\nSweeps: key=a,b  key=range(0,8[,step])  key=choice(a,b)  model=glob(tiny*)  sweep.zip.key=a,b  "

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--option", action="append", default=[], metavar="KEY=VALUE", help="backend option (repeatable)"
     )
     parser.add_argument(
-        "--config-dir", "-cd", action="append", default=[], help="extra config folder for overrides (repeatable)"
+        "--config-dir", "-cd", action="append", default=[], help="extra config folder (repeatable), after ./conf"
     )
     parser.add_argument(
         "--max-concurrent", type=int, default=1, help="generations at a time (default: 1; >1 for HTTP backends only)"
@@ -102,9 +102,10 @@ def backend_and_model(args: argparse.Namespace) -> tuple[VisionBackend, str]:
         raise InvalidParameterError(
             given[0], "give the backend and model either as flags or as overrides (backend=..., model=...), not both"
         )
+    from ..config_dirs import user_config_dirs
     from ..pipeline.compose import load_run_config
 
-    combinations = load_run_config(overrides, args.config_dir).combinations
+    combinations = load_run_config(overrides, user_config_dirs(args.config_dir)).combinations
     if len(combinations) != 1:
         raise InvalidParameterError("model", "a server serves one backend and one model; give one option per group")
     chosen = combinations[0]

@@ -19,26 +19,33 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..backends.factory import backend_schema
+from ..config_dirs import search_path
 from ..errors import InvalidParameterError
-from ..registry import CONFIG_DIR, ModelSpec
+from ..registry import ModelSpec, model_schema
+from ..schema import config_error, schema_keys, validate
 from .config import Combination, RunConfig, RunSettings, SweepSpec
+from .config_store import ROOT_CONFIG, register, stored_options
 from .params import PARAMS
 from .sweep import _parser, sweep_values
 
-CONFIG_NAME = "config"
 GROUPS = ("backend", "model", "task", "sweep", "run", "experiment")
 _UNSWEEPABLE_GROUPS = ("run",)
 
 
 def group_options(group: str, config_dirs: Sequence[Path] = ()) -> list[str]:
-    """The options of config group ``group`` in the package's and the user's config folders."""
-    names = {p.stem for d in (CONFIG_DIR, *config_dirs) for p in (Path(d) / group).glob("*.yaml")}
-    return sorted(names)
+    """The options of config group ``group``: YAML files in the config folders and structured configs."""
+    files = {p.stem for d in search_path([Path(d) for d in config_dirs]) for p in (d / group).glob("*.yaml")}
+    return sorted(files | stored_options(group))
 
 
 def load_run_config(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) -> RunConfig:
-    """Compose the run described by ``overrides`` (Hydra syntax) into a ``RunConfig``."""
-    dirs = tuple(_config_dir(d) for d in config_dirs)
+    """Compose the run described by ``overrides`` (Hydra syntax) into a ``RunConfig``.
+
+    ``config_dirs`` are searched first, in the order given, then the package's defaults
+    (``config_dirs.search_path``; the CLI passes ``./conf`` and its ``--config-dir`` folders).
+    """
+    dirs = tuple(dict.fromkeys(_config_dir(d) for d in config_dirs))
     group_axes, passthrough, axes = _split(overrides, dirs)
     combinations = []
     for choice in itertools.product(*(values for _, _, values in group_axes)):
@@ -57,13 +64,23 @@ def compose_config(overrides: Sequence[str], config_dirs: Sequence[Path] = ()) -
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    search = [f"hydra.searchpath=[{','.join(f'file://{d}' for d in config_dirs)}]"] if config_dirs else []
+    # Hydra searches its primary folder first, then hydra.searchpath in order: the search order's first
+    # folder is the primary one, and the root config comes from the ConfigStore (see config_store).
+    register()
+    primary, *rest = search_path(config_dirs)
+    search = [f"hydra.searchpath=[{','.join(_quoted(f'file://{d}') for d in rest)}]"] if rest else []
     try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-            cfg = compose(CONFIG_NAME, overrides=[*overrides, *search])
+        with initialize_config_dir(config_dir=str(primary), version_base=None):
+            cfg = compose(ROOT_CONFIG, overrides=[*overrides, *search])
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     except (HydraException, OmegaConfBaseException) as exc:
         raise _composition_error(exc) from None
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a quoted value of Hydra's override grammar (paths may hold spaces and commas)."""
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
 
 
 def _split(
@@ -161,9 +178,11 @@ def _combination(config: dict[str, Any], choices: dict[str, str], axes: dict[str
     if unknown:
         raise InvalidParameterError(f"sweep.{unknown[0]}", "unknown sweep key; valid keys are grid, zip and file")
     backend = dict(config["backend"])
-    name = backend.pop("name", None)
+    name = backend.get("name")
     if not name:
         raise InvalidParameterError("backend.name", "missing; the backend config must say which backend it is")
+    checked = validate(backend_schema(str(name)), backend, "backend")
+    backend = {k: checked[k] for k in backend if k != "name"}
     params = {k: v for k, v in config.items() if k not in ("backend", "model", "task", "sweep", "run")}
     unknown = sorted(set(params) - set(PARAMS))
     if unknown:
@@ -188,11 +207,16 @@ def _config_dir(path: str | Path) -> Path:
 
 
 def _composition_error(exc: Exception) -> InvalidParameterError:
+    """Hydra's error in our words: the full key, the rule, the valid keys (from the schema where there is one)."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    cause = next((e for e in (exc.__cause__, exc.__context__) if isinstance(e, OmegaConfBaseException)), exc)
+    key = str(getattr(cause, "full_key", "") or "")
+    if isinstance(cause, OmegaConfBaseException) and key:
+        group, *path = key.split(".")
+        # Model files are plain YAML (checked after composing), so their valid keys come from the schema.
+        valid = schema_keys(model_schema(), path[:-1]) if group == "model" and path else None
+        in_file = re.match(r"In '([^']+)'", str(exc))  # a config file's own key, not an override
+        return config_error(cause, origin=in_file.group(1) if in_file else None, valid=valid)
     message = str(exc).split("\nConfig search path", 1)[0].strip()
-    match = re.search(r"Could not override '([^']+)'", message) or re.search(r"Key '([^']+)'", message)
-    if match:
-        key = match.group(1)
-        return InvalidParameterError(
-            key, f"unknown config key: {' '.join(message.split())} (see docs/configuration.md)"
-        )
     return InvalidParameterError("overrides", message)

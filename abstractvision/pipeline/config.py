@@ -6,16 +6,17 @@ so running the same command again finds (and resumes) the same run.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidParameterError
 from ..registry import ModelSpec
+from ..schema import schema_of, validate
 from .jobs import canonical_json
 
 _SECRET = re.compile(r"key|token|secret|password", re.IGNORECASE)
@@ -53,19 +54,24 @@ class RunSettings:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RunSettings:
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        for key in data:
-            if key not in known:
-                raise InvalidParameterError(f"run.{key}", f"unknown run setting; valid settings are {sorted(known)}")
-        settings = cls(**data)
-        for name in ("base_seed", "retries", "concurrency", "sample"):
+        """The settings of a composed ``run`` node, checked against ``run_schema()`` and the value rules."""
+        settings = cls(**validate(run_schema(), data, "run"))
+        for name, minimum in _MINIMUMS.items():
             value = getattr(settings, name)
-            minimum = 1 if name == "concurrency" else 0
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            if value < minimum:
                 raise InvalidParameterError(f"run.{name}", f"must be an integer >= {minimum}, got {value!r}")
         if settings.verify not in VERIFY_MODES:
             raise InvalidParameterError("run.verify", f"must be one of {list(VERIFY_MODES)}, got {settings.verify!r}")
         return settings
+
+
+_MINIMUMS = {"base_seed": 0, "retries": 0, "concurrency": 1, "sample": 0}
+
+
+@cache
+def run_schema() -> type:
+    """The ``run/default`` option: ``RunSettings``' fields and defaults (the only place they are written)."""
+    return schema_of(RunSettings, name="run_settings")
 
 
 @dataclass(frozen=True)

@@ -232,12 +232,13 @@ _Rows = list[Row] | _SeedRange
 
 
 class _FileCache:
-    """Input files, read and hashed once each; relative paths from the working folder, then config folders."""
+    """Input files, read and hashed once each; relative paths from the working folder, then the config
+    folders in search order (``config_dirs.search_path``)."""
 
     def __init__(self, cwd: Path, config_dirs: tuple[Path, ...]) -> None:
-        from ..registry import CONFIG_DIR
+        from ..config_dirs import search_path
 
-        self.cwd, self.search = cwd, (*config_dirs, CONFIG_DIR)
+        self.cwd, self.search = cwd, search_path(config_dirs)
         self._read: dict[str, tuple[str, str, bytes]] = {}
 
     def find(self, value: str) -> Path:

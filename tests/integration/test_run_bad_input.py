@@ -22,6 +22,8 @@ from run_helpers import cli
         (["width=65"], "error: `width`: must be a positive multiple of 8, got 65; use 64 or 72"),
         (["task=text_to_video"], "error: model 'tiny-sd' does not support task 'text_to_video'"),
         (["backend.colour=red"], "error: `backend.colour`: unknown config key"),
+        (["backend.devise=cpu"], "error: `backend.devise`: unknown config key; did you mean `backend.device`?"),
+        (["run.retrie=3"], "error: `run.retrie`: unknown config key; did you mean `run.retries`? valid keys are"),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_written(tmp_path: Path, overrides: list[str], message: str) -> None:

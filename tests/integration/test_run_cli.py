@@ -128,7 +128,31 @@ def test_cfg_job_and_help(tmp_path: Path) -> None:
     assert "== Configuration groups ==" in help_text
     assert re.search(r"^model: .*tiny-sd-alt", help_text, re.M)
     assert re.search(r"^\+experiment: .*quickstart", help_text, re.M)
+    assert re.search(r"^backend: diffusers, openai, sdcpp$", help_text, re.M)
+    assert re.search(r"^run: default$", help_text, re.M)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_local_conf_is_found_with_no_flag_and_wins_over_the_package(tmp_path: Path) -> None:
+    model = "source: builtin:tiny-sd\ntasks: [text_to_image]\nparam_defaults: {width: 32, height: 32}\n"
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "mine.yaml").write_text(f"name: mine\n{model}")
+    (tmp_path / "conf" / "model" / "tiny-sd.yaml").write_text(f"name: tiny-sd\n{model}")
+    (tmp_path / "conf" / "experiment").mkdir()
+    (tmp_path / "conf" / "experiment" / "mine.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /model: mine\nprompt: from my experiment\n"
+    )
+    result = cli("run", "--cfg", "job", "+experiment=mine", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "name: mine" in result.stdout and "prompt: from my experiment" in result.stdout
+    result = cli("run", "--cfg", "job", "model=tiny-sd", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "width: 32" in result.stdout and "width: 64" not in result.stdout
+    help_text = cli("run", "--help", cwd=tmp_path).stdout
+    assert re.search(r"^model: .*\bmine\b", help_text, re.M) and re.search(
+        r"^\+experiment: .*\bmine\b", help_text, re.M
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conf"]
 
 
 def test_config_dir_adds_a_model(tmp_path: Path, tiny_sd_path: Path) -> None:

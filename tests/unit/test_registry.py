@@ -41,6 +41,14 @@ def test_user_config_dir_adds_models(tmp_path):
         ("name: m\n", "`model.source`: missing"),
         ("name: m\nsource: s\ntasks: [paint]\n", "`model.tasks`: ['paint']"),
         ("name: m\nsource: s\ndefaults: {stpes: 3}\n", "`model.defaults.stpes`: unknown"),
+        (
+            "name: m\nsource: s\nparam_defaults: {stepz: 3}\n",
+            "`model.param_defaults.stepz`: unknown key in ",
+        ),
+        ("name: m\nsource: s\nparam_defaults: {stepz: 3}\n", "did you mean `model.param_defaults.steps`? valid keys"),
+        ("name: m\nsource: s\nparam_defaults: {steps: many}\n", "`model.param_defaults.steps`: must be an integer"),
+        ("name: m\nsource: s\ntasks: text_to_image\n", "`model.tasks`: must be a list, got 'text_to_image'"),
+        ("- m\n- s\n", "`model`: must be a mapping of keys"),
     ],
 )
 def test_bad_model_config_names_the_key(tmp_path, yaml_text, fragment):
