@@ -97,7 +97,7 @@ class Manifest:
                 self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
             else:
                 self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                self._check_identity_version()  # before anything writes, the journal mode included
+                self.check_identity_version()  # before anything writes, the journal mode included
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute("PRAGMA busy_timeout=5000")
@@ -140,7 +140,7 @@ class Manifest:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'identity_version'").fetchone()
         return int(row[0]) if row else IDENTITY_VERSION
 
-    def _check_identity_version(self) -> None:
+    def check_identity_version(self) -> None:
         """Refuse, before writing anything, a run whose job ids were made under another identity layout:
         its jobs would all look new (and be redone), or worse, its old images be handed back as current."""
         version = self.identity_version()
