@@ -45,6 +45,11 @@ def warm_up(settings: Settings, names: list[str]) -> None:
     timed_process([sys.executable, "-c", imports], settings.workdir, settings.env)
 
 
+def load_average() -> str:
+    """Other work on the machine skews every figure: the harness records the load it ran under."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
 def describe(row: Row) -> str:
     if isinstance(row, Unavailable):
         return f"{row.bench}: {row.subject}: {row.reason}"
@@ -60,7 +65,7 @@ def main(argv: list[str]) -> int:
     benches = select(args.only)
     rounds = args.rounds or (2 if args.quick else 3)
     rows: list[Row] = []
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), load_average()
     with tempfile.TemporaryDirectory(prefix="abstractvision-bench-") as folder:
         settings = Settings(quick=args.quick, rounds=rounds, threads=args.threads, workdir=Path(folder))
         warm_up(settings, list(benches))
@@ -79,6 +84,7 @@ def main(argv: list[str]) -> int:
         "Command": shlex.join(["python", "-m", "bench", *argv]),
         "Settings": f"{'quick' if args.quick else 'full'} sizes, {rounds} rounds, {args.threads} threads per process",
         "Harness time": f"{time.perf_counter() - started:.0f} s",
+        "Load average (1 min) before / after": f"{load_before} / {load_average()}",
     }
     out = args.out or (None if args.only else RESULTS)
     if out is not None:

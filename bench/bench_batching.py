@@ -39,6 +39,7 @@ def runner_batching(settings: Settings) -> list[Row]:
             subject: lambda out: [*runner_command(["model=tiny-sd"], jobs, out), *batched],
         },
         settings.folder("runner-batching"),
+        pngs=jobs,
     )
     hand, runner = tuple(seconds["hand loop"]), tuple(seconds[subject])
     return [Figure("runner-batching", "hand loop", subject, hand, runner, TARGET, f"{jobs} tiny-sd jobs")]

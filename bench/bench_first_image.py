@@ -19,6 +19,7 @@ def first_image(settings: Settings) -> list[Row]:
             "hand loop": lambda out: hand_loop_command(model, 1, out),
         },
         settings.folder("first-image"),
+        pngs=1,
     )
     subject, baseline = (tuple(seconds[name]) for name in ("abstractvision run", "hand loop"))
     note = "one job, tiny-sd 64x64, 4 steps, whole processes"

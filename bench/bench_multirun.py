@@ -51,7 +51,7 @@ def commands(sweep: Sweep) -> dict[str, Callable[[Path], list[str]]]:
 
 
 def compare(settings: Settings, sweep: Sweep) -> list[Row]:
-    seconds = settings.processes(commands(sweep), settings.folder(f"multirun-{sweep.name}"))
+    seconds = settings.processes(commands(sweep), settings.folder(f"multirun-{sweep.name}"), pngs=sweep.seeds)
     bench = f"multirun-{sweep.name}"
     note = f"{sweep.seeds} seeds, {sweep.size}x{sweep.size}, {sweep.steps} steps"
 

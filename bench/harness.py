@@ -131,11 +131,26 @@ class Settings:
         path.mkdir(parents=True, exist_ok=False)
         return path
 
-    def processes(self, commands: Mapping[str, Callable[[Path], list[str]]], cwd: Path) -> dict[str, list[float]]:
-        """Time each command (built from an output folder of its own per round) as a whole process, interleaved."""
+    def processes(
+        self, commands: Mapping[str, Callable[[Path], list[str]]], cwd: Path, pngs: int | None = None
+    ) -> dict[str, list[float]]:
+        """Time each command (built from an output folder of its own per round) as a whole process, interleaved.
+
+        With ``pngs``, each run must have left exactly that many PNG files in its folder: a contender that
+        quietly made nothing must not look fast.
+        """
 
         def contender(name: str, make: Callable[[Path], list[str]]) -> Callable[[int], float]:
             slug = "".join(c if c.isalnum() else "-" for c in name)
-            return lambda round_number: timed_process(make(cwd / f"{slug}-{round_number}"), cwd, self.env)
+
+            def run(round_number: int) -> float:
+                out = cwd / f"{slug}-{round_number}"
+                seconds = timed_process(make(out), cwd, self.env)
+                made = len(list(out.rglob("*.png")))
+                if pngs is not None and made != pngs:
+                    raise RuntimeError(f"{name} left {made} PNG files in {out}, expected {pngs}")
+                return seconds
+
+            return run
 
         return interleave({name: contender(name, make) for name, make in commands.items()}, self.rounds)
