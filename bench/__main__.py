@@ -28,7 +28,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smaller sizes and 2 rounds: under 10 minutes here")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="benches whose name contains NAME")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per comparison (3; --quick: 2)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads of every process")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of every process (1)")
     parser.add_argument("--out", type=Path, default=None, help="default: bench/RESULTS.md, none with --only")
     return parser.parse_args(argv)
 
@@ -86,9 +86,15 @@ def main(argv: list[str]) -> int:
         "Harness time": f"{time.perf_counter() - started:.0f} s",
         "Load average (1 min) before / after": f"{load_before} / {load_average()}",
     }
+    notes = [
+        f"Every process runs with OMP_NUM_THREADS={args.threads} (MKL and OpenBLAS alike), the joblib launcher's two "
+        "workers included, so no contender oversubscribes the CPUs of another.",
+        "All figures are CPU figures. The CUDA ones of the issue (overhead without batching <= 1.05x, batching at "
+        "512x512 on the 1 GB model) need a CUDA machine: `python bench/bench_runner_overhead.py 200 cuda` there.",
+    ]
     out = args.out or (None if args.only else RESULTS)
     if out is not None:
-        out.write_text(render(rows, context), encoding="utf-8")
+        out.write_text(render(rows, context, notes), encoding="utf-8")
         print(f"wrote {out}")
     failed = [r for r in rows if isinstance(r, Unavailable) and r.reason.startswith("FAILED")]
     return 1 if failed else 0
