@@ -54,8 +54,9 @@ def describe(row: Row) -> str:
     if isinstance(row, Unavailable):
         return f"{row.bench}: {row.subject}: {row.reason}"
     low, high = row.spread
+    seconds = f", {row.measured:.2f} s" if row.target and row.target.unit == "s" else ""
     return (
-        f"{row.bench}: {row.subject} / {row.baseline} = {row.ratio:.2f}x (rounds {low:.2f}-{high:.2f}x), "
+        f"{row.bench}: {row.subject} / {row.baseline} = {row.ratio:.2f}x (rounds {low:.2f}-{high:.2f}x){seconds}, "
         f"target {row.target or '-'}: {row.verdict}"
     )
 
@@ -82,7 +83,7 @@ def main(argv: list[str]) -> int:
     context = {
         "Date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "Command": shlex.join(["python", "-m", "bench", *argv]),
-        "Settings": f"{'quick' if args.quick else 'full'} sizes, {rounds} rounds, {args.threads} threads per process",
+        "Settings": f"{'quick' if args.quick else 'full'} sizes, rounds: {rounds}, threads per process: {args.threads}",
         "Harness time": f"{time.perf_counter() - started:.0f} s",
         "Load average (1 min) before / after": f"{load_before} / {load_average()}",
     }
