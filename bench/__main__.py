@@ -87,9 +87,11 @@ def main(argv: list[str]) -> int:
         "Harness time": f"{time.perf_counter() - started:.0f} s",
         "Load average (1 min) before / after": f"{load_before} / {load_average()}",
     }
+    joblib_threads = 2 * args.threads
+    oversubscribed = "more" if joblib_threads > (os.cpu_count() or 1) else "no more"
     notes = [
-        f"Every process runs with OMP_NUM_THREADS={args.threads} (MKL and OpenBLAS alike), the joblib launcher's two "
-        "workers included, so no contender oversubscribes the CPUs of another.",
+        f"Every process runs with OMP_NUM_THREADS={args.threads} (MKL and OpenBLAS alike), each of the joblib "
+        f"launcher's two workers included: {joblib_threads} threads there, {oversubscribed} than the CPUs.",
         "All figures are CPU figures. The CUDA ones of the issue (overhead without batching <= 1.05x, batching at "
         "512x512 on the 1 GB model) need a CUDA machine: `python bench/bench_runner_overhead.py 200 cuda` there.",
     ]

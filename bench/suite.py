@@ -20,6 +20,8 @@ def runner_overhead(settings: Settings) -> list[Row]:
     jobs = 60 if settings.quick else 200
     hand, runner = compare(jobs, "cpu", settings.rounds, settings.env)
     note = f"{jobs} tiny-sd jobs, 64x64, 4 steps, whole processes"
+    if settings.quick:
+        note += " (--quick; the target is for 200)"
     subject = "abstractvision run (no batching)"
     return [Figure("runner-overhead", subject, "hand loop", tuple(runner), tuple(hand), Target("<=", 1.03), note)]
 
@@ -71,7 +73,7 @@ def sdcpp(settings: Settings) -> list[Row]:
 
     from .bench_sdcpp import StableDiffusionCppBackendConfig, StableDiffusionCppVisionBackend, overhead_times
 
-    images = 4 if settings.quick else 10
+    images = 3 if settings.quick else 10
     model = ensure_builtin("sd1-layout")
     backend = StableDiffusionCppVisionBackend(
         StableDiffusionCppBackendConfig(model=str(model), threads=settings.threads)
