@@ -25,7 +25,7 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes and 2 rounds: under 10 minutes here")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, 2 rounds (< 10 min, idle 2 cores)")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="benches whose name contains NAME")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per comparison (3; --quick: 2)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of every process (1)")
