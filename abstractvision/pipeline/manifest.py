@@ -324,9 +324,9 @@ class Manifest:
         """Jobs in plan order as dicts, ``params`` and ``inputs`` decoded; only ``status`` ones (of ``plan``)
         if given."""
         conditions = {"status = ?": status, "plan = ?": plan}
-        where = " AND ".join(c for c, v in conditions.items() if v is not None)
+        where = " AND ".join(c for c, v in conditions.items() if v is not None) or "1"
         args = tuple(v for v in conditions.values() if v is not None)
-        for row in self.conn.execute(f"SELECT * FROM jobs {'WHERE ' + where if where else ''} ORDER BY plan, seq", args):
+        for row in self.conn.execute(f"SELECT * FROM jobs WHERE {where} ORDER BY plan, seq", args):
             record = dict(row)
             record["params"] = json.loads(record["params"])
             record["inputs"] = json.loads(record["inputs"]) if record["inputs"] else {}
