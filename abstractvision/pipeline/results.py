@@ -110,12 +110,12 @@ class RunResult:
         summary: RunSummary | None = None,
         filters: Mapping[str, Any] | None = None,
     ) -> None:
+        RunDir(run_dir).open_readonly().close()  # a clear error now, naming the path as given, if not a run
         self.run_dir = Path(run_dir).expanduser().resolve()
         self.plan = plan
         self.summary = summary
         """The runner's summary when this result comes from ``run(...)`` (``None`` from ``open_run``)."""
         self.filters = dict(filters or {})
-        RunDir(self.run_dir).open_readonly().close()  # a clear error now if this is not a run folder
 
     # -- reading ------------------------------------------------------------------------------------------
 
