@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from run_helpers import assert_complete, count_done, jobs
+from run_helpers import assert_complete, jobs, wait_for_done
 
 pytestmark = pytest.mark.slow
 SCRIPT = """
@@ -31,14 +31,6 @@ def start(cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", SCRIPT], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-
-
-def wait_for_done(run_dir: Path, process: subprocess.Popen[str], at_least: int, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while count_done(run_dir) < at_least:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the run made no progress"
-        time.sleep(0.05)
 
 
 def resume_and_check(cwd: Path, done_before: dict[str, str]) -> None:
