@@ -80,7 +80,7 @@ def run(
     summary = execute(config, [] if isinstance(overrides, RunConfig) else list(overrides))
     result = RunResult(summary.run_dir, plan=_latest_plan(summary.run_dir), summary=summary)
     if summary.interrupted:
-        print(f"interrupted: {result!r}", file=sys.stderr)
+        print(repr(result), file=sys.stderr)
     return result
 
 

@@ -46,6 +46,8 @@ class RunItem:
     """Input files by parameter (absolute paths as planned)."""
     path: Path
     """The job's main output file."""
+    run_dir: Path
+    """The run folder (sidecar paths are relative to it)."""
 
     @property
     def sidecar(self) -> Path:
@@ -59,8 +61,7 @@ class RunItem:
             files = self.metadata()["files"]
         except (OSError, ValueError, KeyError):
             return [self.path]
-        run_dir = self.sidecar.parent.parent
-        return [run_dir / entry["path"] for entry in files]
+        return [self.run_dir / entry["path"] for entry in files]
 
     def metadata(self) -> dict[str, Any]:
         """The sidecar record: backend metadata, the job identity, timings and files with their SHA-256."""
@@ -140,6 +141,7 @@ class RunResult:
                 identity.get("params", {}),
                 record["inputs"],
                 self.run_dir / record["output"],
+                self.run_dir,
             )
 
     def __len__(self) -> int:
@@ -169,7 +171,8 @@ class RunResult:
 
     def where(self, **values: Any) -> RunResult:
         """The jobs whose parameters match: ``where(guidance_scale=7.5)``; a list, tuple, set or range
-        means any of its values (``where(seed=range(2))``)."""
+        means any of its values (``where(seed=range(2))``). Iteration, ``len``, ``failures``, ``grid`` and
+        ``to_pandas`` follow the filter; ``counts`` stay the run's."""
         unknown = sorted(set(values) - set(PARAMS) - set(JOB_KEYS))
         if unknown:
             raise InvalidParameterError(
@@ -214,7 +217,7 @@ class RunResult:
         )
         if self.filters:
             text += f"; where {', '.join(f'{k}={v!r}' for k, v in self.filters.items())}: {len(self)} done"
-        return text + (", interrupted: run the same call again to resume)" if self.interrupted else ")")
+        return text + ("; interrupted: run the same call again to resume)" if self.interrupted else ")")
 
 
 def open_run(run_dir: str | os.PathLike[str]) -> RunResult:

@@ -52,7 +52,7 @@ def test_ctrl_c_returns_an_interrupted_result_and_the_same_call_resumes(tmp_path
     assert process.returncode == 0, stderr
     interrupted, done = stdout.split()[1:]
     assert interrupted == "True" and 1 <= int(done) < 5, stdout
-    assert "stopping after the current job" in stderr and "interrupted: RunResult(" in stderr
+    assert "stopping after the current job" in stderr and "RunResult(" in stderr
     assert "run the same call again to resume" in stderr
     statuses = [row["status"] for row in jobs(tmp_path / "r").values()]
     assert "running" not in statuses and "pending" in statuses
