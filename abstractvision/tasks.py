@@ -30,7 +30,7 @@ IMAGE_TO_VIDEO = "image_to_video"
 MULTI_VIEW_IMAGE = "multi_view_image"
 
 #: The generation parameters a run config holds at its root, by type.
-STR_PARAMS = ("prompt", "negative_prompt", "scheduler")
+STR_PARAMS = ("prompt", "negative_prompt", "scheduler", "output_format")
 INT_PARAMS = ("width", "height", "steps", "num_frames", "fps", "seed")
 FLOAT_PARAMS = ("guidance_scale", "strength")
 #: Config parameters that name an input file; jobs carry the file's content hash, never its path.

@@ -71,6 +71,7 @@ class VideoGenerationRequest:
     height: int | None = None
     num_frames: int | None = None
     fps: int | None = None
+    output_format: str | None = None  # "mp4" (default), "webm", "gif", "webp": media.video.FORMATS
     seed: int | None = None
     steps: int | None = None
     guidance_scale: float | None = None
@@ -88,6 +89,7 @@ class ImageToVideoRequest:
     height: int | None = None
     num_frames: int | None = None
     fps: int | None = None
+    output_format: str | None = None  # "mp4" (default), "webm", "gif", "webp": media.video.FORMATS
     seed: int | None = None
     steps: int | None = None
     guidance_scale: float | None = None
