@@ -20,6 +20,7 @@ from .registry import ModelSpec
 from .tasks import IMAGE_TO_VIDEO, TASKS
 from .types import ImageEditRequest, ImageToVideoRequest, MultiAngleRequest, VideoGenerationRequest, VisionRequest
 from .video_families import check_video_request, video_family
+from .views import parse_views
 
 MAX_SEED = 2**63 - 1
 
@@ -76,8 +77,11 @@ def check_request(task: str, request: VisionRequest, spec: ModelSpec | None = No
                 )
     if isinstance(request, ImageToVideoRequest):
         decoded_size("image", request.image)
-    if isinstance(request, MultiAngleRequest) and request.reference_image is not None:
-        decoded_size("reference_image", request.reference_image)
+    if isinstance(request, MultiAngleRequest):
+        parse_views(request.angles)
+        _check_strength(request.strength)
+        if request.reference_image is not None:
+            decoded_size("image", request.reference_image)
     for name in ("num_frames", "fps"):
         _check_int_at_least(name, getattr(request, name, None), 1)
     if is_video:

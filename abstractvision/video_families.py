@@ -46,9 +46,7 @@ class VideoFamily:
 VIDEO_FAMILIES: dict[str, VideoFamily] = {
     f.name: f
     for f in (
-        VideoFamily(
-            "wan", {TEXT_TO_VIDEO: "WanPipeline", IMAGE_TO_VIDEO: "WanImageToVideoPipeline"}, 4, 16
-        ),
+        VideoFamily("wan", {TEXT_TO_VIDEO: "WanPipeline", IMAGE_TO_VIDEO: "WanImageToVideoPipeline"}, 4, 16),
         VideoFamily(
             "ltx-video",
             {TEXT_TO_VIDEO: "LTXPipeline", IMAGE_TO_VIDEO: "LTXImageToVideoPipeline"},

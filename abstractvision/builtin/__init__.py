@@ -22,7 +22,10 @@ BUILTINS: dict[str, tuple[Callable[[], Path], int]] = {
     "tiny-sd": (functools.partial(tiny_sd.ensure_builtin_model, "tiny-sd"), tiny_sd.BUILDER_VERSION),
     "tiny-sd-alt": (functools.partial(tiny_sd.ensure_builtin_model, "tiny-sd-alt"), tiny_sd.BUILDER_VERSION),
     "sd1-layout": (sd1_layout.ensure_sd1_layout_model, sd1_layout.SD1_LAYOUT_VERSION),
-    **{name: (functools.partial(tiny_wan.ensure_tiny_wan, name), tiny_wan.BUILDER_VERSION) for name in tiny_wan.WAN_MODELS},
+    **{
+        name: (functools.partial(tiny_wan.ensure_tiny_wan, name), tiny_wan.BUILDER_VERSION)
+        for name in tiny_wan.MODELS
+    },
 }
 
 

@@ -18,12 +18,12 @@ from .clip_tokenizer import WORDS
 BUILDER_VERSION = 1
 
 #: name -> (torch seed of its random weights, image to video?)
-WAN_MODELS: dict[str, tuple[int, bool]] = {"tiny-wan-t2v": (0, False), "tiny-wan-i2v": (0, True)}
+MODELS: dict[str, tuple[int, bool]] = {"tiny-wan-t2v": (0, False), "tiny-wan-i2v": (0, True)}
 
 
 def ensure_tiny_wan(name: str) -> Path:
     """The folder of built-in Wan model ``name``, building it on first use."""
-    seed, image_to_video = WAN_MODELS[name]
+    seed, image_to_video = MODELS[name]
     info = {"name": name, "builder_version": BUILDER_VERSION, "seed": seed}
     target = cache_root() / "models" / f"{name}-v{BUILDER_VERSION}"
     return build_once(target, lambda folder: build_tiny_wan(folder, seed=seed, image_to_video=image_to_video), info)

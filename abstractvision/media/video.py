@@ -75,7 +75,17 @@ def _encode_ffmpeg(frames: Any, fps: int, video_format: VideoFormat, comment: st
         raise BackendUnavailableError(f"{video_format.name} needs imageio-ffmpeg; {VIDEO_EXTRA_HINT}") from exc
     height, width = frames.shape[1:3]
     quality = ["-crf", "18", "-preset", "medium"] if video_format.name == "mp4" else ["-crf", "30", "-b:v", "0"]
-    params = [*quality, "-threads", "1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-metadata", f"comment={comment}"]
+    params = [
+        *quality,
+        "-threads",
+        "1",
+        "-fflags",
+        "+bitexact",
+        "-flags:v",
+        "+bitexact",
+        "-metadata",
+        f"comment={comment}",
+    ]
     fd, path = tempfile.mkstemp(suffix=f".{video_format.name}")
     os.close(fd)
     try:
@@ -123,8 +133,9 @@ def read_comment(data: bytes, suffix: str) -> dict[str, Any] | None:
             raw = image.info.get("comment")
         return json.loads(raw) if raw else None
     if suffix in (".mp4", ".webm"):
-        import imageio_ffmpeg  # noqa: F401  (the ffmpeg binary)
         import subprocess
+
+        import imageio_ffmpeg
 
         fd, path = tempfile.mkstemp(suffix=suffix)
         with os.fdopen(fd, "wb") as file:

@@ -23,12 +23,13 @@ from ...errors import InvalidParameterError
 from ...media.images import decode_image, resized
 from ...media.png import encode_png
 from ...registry import ModelSpec, resolve_model
-from ...tasks import IMAGE_TO_IMAGE, IMAGE_TO_VIDEO, TEXT_TO_IMAGE, TEXT_TO_VIDEO
+from ...tasks import IMAGE_TO_IMAGE, IMAGE_TO_VIDEO, MULTI_VIEW_IMAGE, TEXT_TO_IMAGE, TEXT_TO_VIDEO
 from ...types import (
     GeneratedAsset,
     ImageEditRequest,
     ImageGenerationRequest,
     ImageToVideoRequest,
+    MultiAngleRequest,
     ProgressCallback,
     VideoGenerationRequest,
     VisionBackendCapabilities,
@@ -36,12 +37,13 @@ from ...types import (
 from ...video_families import video_family
 from ..base_backend import VisionBackend, image_params
 from ..options import configured_identity, identity, model_field, placement
-from . import loading, video
+from . import loading, multiview, video
 from .schedulers import build_scheduler, check_scheduler_name, scheduler_class
 
 REQUEST_EXTRAS = ("scheduler", "lora_weights")
 _DEVICE_PREFIXES = ("cpu", "cuda", "mps", "xpu")
 _SEED_BOUND = 2**32  # drawn seeds stay in the range every SD tool accepts
+_IMAGE_TASKS = (TEXT_TO_IMAGE, IMAGE_TO_IMAGE, MULTI_VIEW_IMAGE)
 
 
 @dataclass
@@ -146,7 +148,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
 
     def get_capabilities(self) -> VisionBackendCapabilities:
         family = video_family(self.model_spec.family)
-        return VisionBackendCapabilities(supported_tasks=family.tasks if family else (TEXT_TO_IMAGE, IMAGE_TO_IMAGE))
+        return VisionBackendCapabilities(supported_tasks=family.tasks if family else _IMAGE_TASKS)
 
     def preload(self) -> None:
         with self._lock:
@@ -187,6 +189,11 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             mask = resized(decode_image("mask", request.mask, "L"), width, height)
             call.update(mask_image=mask, width=width, height=height)
         return self._run(IMAGE_TO_IMAGE, pipeline, request.extra, request.seed, params, call, progress)
+
+    def generate_angles(
+        self, request: MultiAngleRequest, *, progress: ProgressCallback | None = None
+    ) -> list[GeneratedAsset]:
+        return multiview.run_views(self, request, progress)
 
     def generate_video(
         self, request: VideoGenerationRequest, *, progress: ProgressCallback | None = None

@@ -149,9 +149,7 @@ def load_pipeline(
         index = diffusers.DiffusionPipeline.load_config(model.location, **hub_kwargs)
         kwargs = _safety_checker_kwargs(index, enabled=safety_checker, model=model.name)
         cls = getattr(diffusers, pipeline_class) if pipeline_class else diffusers.AutoPipelineForText2Image
-        return cls.from_pretrained(
-            model.location, variant=variant, **_dtype_kwarg(dtype), **hub_kwargs, **kwargs
-        )
+        return cls.from_pretrained(model.location, variant=variant, **_dtype_kwarg(dtype), **hub_kwargs, **kwargs)
 
 
 def _dtype_kwarg(dtype: Any) -> dict[str, Any]:
