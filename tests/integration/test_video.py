@@ -117,3 +117,14 @@ def test_a_video_task_on_an_image_model_is_refused() -> None:
     backend = HuggingFaceDiffusersVisionBackend(HuggingFaceDiffusersBackendConfig(model_id="tiny-sd"))
     with pytest.raises(CapabilityNotSupportedError, match="does not support task 'text_to_video'"):
         VisionManager(backend).generate_video("a fox")
+
+
+def test_a_format_this_environment_cannot_encode_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """imageio-ffmpeg cannot be uninstalled for one test: its lookup is made to miss (the one mock here)."""
+    import abstractvision.media.video as video
+
+    real = video.importlib.util.find_spec
+    monkeypatch.setattr(video.importlib.util, "find_spec", lambda name: None if name == "imageio_ffmpeg" else real(name))
+    with pytest.raises(InvalidParameterError, match=r"pip install 'abstractvision\[video\]'"):
+        video.check_output_format("mp4")
+    assert video.check_output_format("gif").mime_type == "image/gif"  # Pillow alone encodes GIF and WebP
