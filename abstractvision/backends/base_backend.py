@@ -90,7 +90,7 @@ class VisionBackend(ABC):
 _WHO_SUPPORTS = {
     TEXT_TO_VIDEO: "Use the openai backend with `text_to_video_path` set, or a video model.",
     IMAGE_TO_VIDEO: "Use the openai backend with `image_to_video_path` set, or a video model.",
-    MULTI_VIEW_IMAGE: "No built-in backend implements multi_view_image yet.",
+    MULTI_VIEW_IMAGE: "Use the diffusers backend with an image model (e.g. model=tiny-sd).",
 }
 
 

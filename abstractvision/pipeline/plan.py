@@ -22,9 +22,9 @@ from ..registry import ModelRegistry, ModelSpec
 from ..tasks import FILE_PARAMS, PARAMS, get_task
 from ..validation import check_request, resolve_params
 from .config import Combination, RunConfig, redact
+from .inputs import expand_input_files
 from .jobs import JobEncoder, canonical_json
 from .params import check_used_by, normalize
-from .inputs import expand_input_files
 from .prompt_files import read_prompt_file
 from .sweep import Block, Sweep, grid_axis, make_sweep, rows_block, zip_block
 from .worker import GroupDescription

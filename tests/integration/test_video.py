@@ -124,7 +124,21 @@ def test_a_format_this_environment_cannot_encode_names_the_extra(monkeypatch: py
     import abstractvision.media.video as video
 
     real = video.importlib.util.find_spec
-    monkeypatch.setattr(video.importlib.util, "find_spec", lambda name: None if name == "imageio_ffmpeg" else real(name))
+    monkeypatch.setattr(
+        video.importlib.util, "find_spec", lambda name: None if name == "imageio_ffmpeg" else real(name)
+    )
     with pytest.raises(InvalidParameterError, match=r"pip install 'abstractvision\[video\]'"):
         video.check_output_format("mp4")
     assert video.check_output_format("gif").mime_type == "image/gif"  # Pillow alone encodes GIF and WebP
+
+
+def test_stable_video_diffusion_animates_an_image_without_a_prompt(tmp_path: Path) -> None:
+    manager = VisionManager(
+        HuggingFaceDiffusersVisionBackend(HuggingFaceDiffusersBackendConfig(model_id="tiny-svd", device="cpu"))
+    )
+    with pytest.raises(InvalidParameterError, match="`prompt`: model 'tiny-svd' \\(svd\\) animates the image alone"):
+        manager.image_to_video(red_png(), prompt="a cat")
+    asset = manager.image_to_video(red_png(), seed=2, num_frames=3, fps=6)
+    count, fps, size, _ = decode(asset.data, ".mp4", tmp_path)
+    assert (count, fps, size) == (3, 6, (64, 64))
+    assert asset.metadata["pipeline"] == "StableVideoDiffusionPipeline"
