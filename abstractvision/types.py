@@ -74,6 +74,7 @@ class VideoGenerationRequest:
     num_frames: int | None = None
     fps: int | None = None
     output_format: str | None = None  # "mp4" (default), "webm", "gif", "webp": media.video.FORMATS
+    frame_pngs: bool = False  # also return every frame as a lossless PNG
     seed: int | None = None
     steps: int | None = None
     guidance_scale: float | None = None
@@ -92,6 +93,7 @@ class ImageToVideoRequest:
     num_frames: int | None = None
     fps: int | None = None
     output_format: str | None = None  # "mp4" (default), "webm", "gif", "webp": media.video.FORMATS
+    frame_pngs: bool = False  # also return every frame as a lossless PNG
     seed: int | None = None
     steps: int | None = None
     guidance_scale: float | None = None

@@ -1,7 +1,8 @@
 """Writing a job's outputs: files named by job id, written atomically, plus a JSON sidecar.
 
 A view set (assets labelled with ``metadata["view"]``) is written as ``<job_id>-<view>.png`` per view and
-a labelled contact sheet ``<job_id>.png``, the job's main file. Videos keep their container's extension.
+a labelled contact sheet ``<job_id>.png``, the job's main file. A video keeps its container's extension;
+its frame PNGs (``metadata["frame"]``) are ``<job_id>-frame0000.png``, ...
 
 A PNG gets the web-UI ``parameters`` chunk and the ``abstractvision`` JSON record of the job (job id,
 identity, backend metadata; no timings and no local paths, so reruns are byte-identical). The sidecar
@@ -52,13 +53,14 @@ def write_job_outputs(
     """
     files = []
     views = [asset.metadata.get("view") for asset in assets]
+    labels = [(asset.metadata.get("view") or asset.metadata.get("frame") or {}).get("label") for asset in assets]
     for index, asset in enumerate(assets):
         record = job_record(job_id, identity, asset.metadata)
         data = asset.data
         if asset.mime_type == "image/png":
             texts = {PARAMETERS_KEY: a1111_parameters(record), RECORD_KEY: _json(deterministic_record(record))}
             data = set_png_text(data, texts)
-        name = f"{job_id}-{views[index]['label']}" if views[index] else job_id if index == 0 else f"{job_id}-{index}"
+        name = f"{job_id}-{labels[index]}" if labels[index] else job_id if index == 0 else f"{job_id}-{index}"
         path = write_atomic(folder / f"{name}{EXTENSIONS.get(asset.mime_type, '.bin')}", data)
         entry = {"path": path.relative_to(run_dir).as_posix(), "sha256": _sha256(data), "mime": asset.mime_type}
         files.append({**entry, "view": views[index]["label"]} if views[index] else entry)

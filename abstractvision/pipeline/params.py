@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidParameterError
-from ..tasks import FILE_PARAMS, FLOAT_PARAMS, INT_PARAMS, PARAMS, STR_PARAMS, get_task
+from ..tasks import BOOL_PARAMS, FILE_PARAMS, FLOAT_PARAMS, INT_PARAMS, PARAMS, STR_PARAMS, get_task
 from ..views import parse_views
 
 
@@ -28,6 +28,10 @@ def normalize(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise InvalidParameterError(name, f"must be a number, got {value!r}")
         return float(value)
+    if name in BOOL_PARAMS:
+        if not isinstance(value, bool):
+            raise InvalidParameterError(name, f"must be true or false, got {value!r}")
+        return value
     if name in STR_PARAMS or name in FILE_PARAMS:
         if not isinstance(value, str):
             raise InvalidParameterError(name, f"must be a string, got {value!r} (quote it on the command line)")

@@ -89,3 +89,26 @@ def test_bad_video_and_view_input_is_refused_before_anything_is_written(
     assert result.returncode == 2, result.stdout
     assert message in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.png", "empty"]
+
+
+def test_a_video_with_its_frame_pngs_is_one_job_verified_file_by_file(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    args = ("run", "model=tiny-wan-t2v", "task=text_to_video", "num_frames=5", "frame_pngs=true", "output_format=gif")
+    result = cli(*args, "run.dir=out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    ((job_id, row),) = jobs(tmp_path / "out").items()
+    outputs = tmp_path / "out" / "outputs"
+    frames = [f"{job_id}-frame{i:04d}.png" for i in range(5)]
+    assert sorted(p.name for p in outputs.iterdir()) == sorted([f"{job_id}.gif", f"{job_id}.json", *frames])
+    assert row["output"] == f"outputs/{job_id}.gif"
+    with Image.open(outputs / frames[0]) as png, Image.open(outputs / f"{job_id}.gif") as gif:
+        assert png.size == gif.size == (64, 64)
+        # GIF quantises to 256 colours: close to the exact frame, not equal
+        assert np.abs(np.asarray(png, dtype=int) - np.asarray(gif.convert("RGB"), dtype=int)).mean() < 12
+
+    (outputs / frames[3]).unlink()
+    again = cli(*args, "run.dir=out", cwd=tmp_path)
+    assert again.returncode == 0 and "1 done now" in again.stdout
+    assert (outputs / frames[3]).is_file()

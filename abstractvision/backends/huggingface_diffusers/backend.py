@@ -197,12 +197,12 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
 
     def generate_video(
         self, request: VideoGenerationRequest, *, progress: ProgressCallback | None = None
-    ) -> GeneratedAsset:
+    ) -> GeneratedAsset | list[GeneratedAsset]:
         return video.run_video(self, TEXT_TO_VIDEO, request, progress)
 
     def image_to_video(
         self, request: ImageToVideoRequest, *, progress: ProgressCallback | None = None
-    ) -> GeneratedAsset:
+    ) -> GeneratedAsset | list[GeneratedAsset]:
         return video.run_video(self, IMAGE_TO_VIDEO, request, progress)
 
     # -- internals ---------------------------------------------------------------------------------------

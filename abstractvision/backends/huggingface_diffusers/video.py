@@ -12,6 +12,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from ...media.images import decode_image, resized
+from ...media.png import encode_png
 from ...media.video import DEFAULT_FORMAT, encode_video
 from ...types import GeneratedAsset, ImageToVideoRequest, ProgressCallback, VideoGenerationRequest
 from ...video_families import VIDEO_FAMILIES
@@ -28,8 +29,8 @@ def run_video(
     task: str,
     request: VideoGenerationRequest | ImageToVideoRequest,
     progress: ProgressCallback | None,
-) -> GeneratedAsset:
-    """Generate ``request`` (text to video, or image to video) on ``backend`` and encode it."""
+) -> GeneratedAsset | list[GeneratedAsset]:
+    """Generate ``request`` (text to video, or image to video) on ``backend`` and encode it (plus its frames)."""
     family = VIDEO_FAMILIES[backend.model_spec.family]
     fps = request.fps or DEFAULT_FPS
     output_format = request.output_format or DEFAULT_FORMAT
@@ -65,8 +66,23 @@ def run_video(
     )
     frames = _uint8_frames(result.frames[0])
     params["num_frames"] = len(frames)
+    if request.frame_pngs:
+        params["frame_pngs"] = True
     data, mime_type = encode_video(frames, fps, output_format, metadata)
-    return GeneratedAsset(media_type="video", data=data, mime_type=mime_type, metadata=metadata)
+    video = GeneratedAsset(media_type="video", data=data, mime_type=mime_type, metadata=metadata)
+    return [video, *_frame_assets(frames, metadata)] if request.frame_pngs else video
+
+
+def _frame_assets(frames: Any, metadata: dict[str, Any]) -> list[GeneratedAsset]:
+    """Each frame as a PNG (the exact pixels the video was encoded from), labelled ``frame0000``, ..."""
+    from PIL import Image
+
+    assets = []
+    for index, frame in enumerate(frames):
+        frame_metadata = {**metadata, "frame": {"label": f"frame{index:04d}", "index": index}}
+        data = encode_png(Image.fromarray(frame), frame_metadata)
+        assets.append(GeneratedAsset("image", data, "image/png", frame_metadata))
+    return assets
 
 
 def _frame_size(result: Any) -> tuple[int, int]:
