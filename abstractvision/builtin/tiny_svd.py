@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import BackendUnavailableError
 from .atomic_build import build_once
 from .cache import cache_root
+from .requirements import libraries_missing
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 BUILDER_VERSION = 1
@@ -36,10 +36,7 @@ def build_tiny_svd(folder: Path) -> Path:
         )
         from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
     except ImportError as exc:
-        raise BackendUnavailableError(
-            f"building the tiny video models needs torch, diffusers and transformers ({exc.name} is missing); "
-            "install them with: pip install 'abstractvision[diffusers]'"
-        ) from exc
+        raise libraries_missing(exc) from exc
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(SEED)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import BackendUnavailableError
 from .atomic_build import build_once
 from .cache import cache_root
 from .clip_tokenizer import WORDS
+from .requirements import libraries_missing
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 BUILDER_VERSION = 1
@@ -36,10 +36,7 @@ def build_tiny_wan(folder: Path, *, seed: int, image_to_video: bool) -> Path:
         from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
         from transformers import UMT5Config, UMT5EncoderModel
     except ImportError as exc:
-        raise BackendUnavailableError(
-            f"building the tiny video models needs torch, diffusers and transformers ({exc.name} is missing); "
-            "install them with: pip install 'abstractvision[diffusers]'"
-        ) from exc
+        raise libraries_missing(exc) from exc
 
     tokenizer = _t5_tokenizer()
     with torch.random.fork_rng(devices=[]):

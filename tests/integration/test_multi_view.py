@@ -45,3 +45,13 @@ def test_a_view_that_is_not_understood_is_refused_before_loading() -> None:
     with pytest.raises(InvalidParameterError, match="`angles\\[1\\]`: unknown view 'behind'"):
         VisionManager(backend).generate_angles("a fox", angles=["front", "behind"])
     assert not backend._pipelines
+
+
+def test_the_python_example_of_the_multi_view_docs_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "multi-view.md").read_text()
+    (example,) = re.findall(r"```python\n(.*?)```", docs, re.S)
+    exec(compile(example, "docs/multi-view.md", "exec"), {})
+    assert capsys.readouterr().out.strip() == "['front', 'az90_el30']"

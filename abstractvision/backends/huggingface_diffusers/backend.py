@@ -173,7 +173,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
     ) -> GeneratedAsset:
         params = image_params(request, request.width, request.height)
         call = {"width": request.width, "height": request.height}
-        return self._run(TEXT_TO_IMAGE, TEXT_TO_IMAGE, request.extra, request.seed, params, call, progress)
+        return self._run(TEXT_TO_IMAGE, TEXT_TO_IMAGE, request, params, call, progress)
 
     def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
         image = decode_image("image", request.image, "RGB")
@@ -188,7 +188,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             params["mask_sha256"] = hashlib.sha256(request.mask).hexdigest()
             mask = resized(decode_image("mask", request.mask, "L"), width, height)
             call.update(mask_image=mask, width=width, height=height)
-        return self._run(IMAGE_TO_IMAGE, pipeline, request.extra, request.seed, params, call, progress)
+        return self._run(IMAGE_TO_IMAGE, pipeline, request, params, call, progress)
 
     def generate_angles(
         self, request: MultiAngleRequest, *, progress: ProgressCallback | None = None
@@ -211,15 +211,15 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         self,
         task: str,
         pipeline_kind: str,
-        extra: dict[str, Any],
-        seed: int | None,
+        request: ImageGenerationRequest | ImageEditRequest,
         params: dict[str, Any],
         call: dict[str, Any],
         progress: ProgressCallback | None,
     ) -> GeneratedAsset:
+        """One image: ``call`` completed with the recorded parameters, the result encoded as a PNG."""
         call = {**image_call(params), **call}
         result, metadata = self.run_pipeline(
-            task, pipeline_kind, extra, seed, params, call, progress, lambda r: r.images[0].size
+            task, pipeline_kind, request.extra, request.seed, params, call, progress, lambda r: r.images[0].size
         )
         flagged = getattr(result, "nsfw_content_detected", None)
         if flagged is not None:  # only when the safety checker ran (safety_checker=true)
