@@ -20,7 +20,7 @@ from .registry import ModelSpec
 from .tasks import IMAGE_TO_VIDEO, TASKS
 from .types import ImageEditRequest, ImageToVideoRequest, MultiAngleRequest, VideoGenerationRequest, VisionRequest
 from .video_families import check_video_request, video_family
-from .views import parse_views
+from .views import check_view_prompt, parse_views
 
 MAX_SEED = 2**63 - 1
 
@@ -79,6 +79,8 @@ def check_request(task: str, request: VisionRequest, spec: ModelSpec | None = No
         decoded_size("image", request.image)
     if isinstance(request, MultiAngleRequest):
         parse_views(request.angles)
+        if spec is not None and spec.view_prompt:
+            check_view_prompt(spec.view_prompt)
         _check_strength(request.strength)
         if request.reference_image is not None:
             decoded_size("image", request.reference_image)

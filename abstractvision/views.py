@@ -27,7 +27,8 @@ NAMED_VIEWS: dict[str, tuple[float, float]] = {
     "above": (0.0, 45.0),
     "below": (0.0, -45.0),
 }
-#: The prompt template of the general strategy: the request's prompt, then the view's phrase.
+#: The prompt template of the general strategy: the request's prompt, then the view's phrase. A model's
+#: ``view_prompt`` replaces it; both may use {prompt}, {view}, {label}, {azimuth} and {elevation}.
 PROMPT_TEMPLATE = "{prompt}, {view}"
 
 
@@ -45,6 +46,11 @@ class View:
             return words
         return f"{words}, seen from {self.azimuth:g} degrees azimuth and {self.elevation:g} degrees elevation"
 
+    def prompt(self, prompt: str, template: str = "") -> str:
+        """The prompt of this view: ``template`` (default ``PROMPT_TEMPLATE``) filled in."""
+        values = {"view": self.phrase(), "label": self.label, "azimuth": self.azimuth, "elevation": self.elevation}
+        return (template or PROMPT_TEMPLATE).format(prompt=prompt, **values)
+
     def record(self) -> dict[str, Any]:
         return {"label": self.label, "azimuth": self.azimuth, "elevation": self.elevation}
 
@@ -59,6 +65,18 @@ def parse_views(items: Sequence[Any], field: str = "angles") -> list[View]:
     if duplicate is not None:
         raise InvalidParameterError(field, f"view {duplicate!r} is asked for twice; each view must differ")
     return views
+
+
+def check_view_prompt(template: str, field: str = "model.view_prompt") -> None:
+    """Refuse a view prompt template with a placeholder other than those ``View.prompt`` fills."""
+    try:
+        View("front", 0.0, 0.0).prompt("x", template)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InvalidParameterError(
+            field,
+            f"{template!r} is not a valid template ({type(exc).__name__}: {exc}); "
+            "use {prompt}, {view}, {label}, {azimuth} and {elevation}",
+        ) from None
 
 
 def _parse_view(item: Any, field: str) -> View:

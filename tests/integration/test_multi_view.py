@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from abstractvision import HuggingFaceDiffusersBackendConfig, HuggingFaceDiffusersVisionBackend, VisionManager
@@ -55,3 +57,28 @@ def test_the_python_example_of_the_multi_view_docs_runs(capsys: pytest.CaptureFi
     (example,) = re.findall(r"```python\n(.*?)```", docs, re.S)
     exec(compile(example, "docs/multi-view.md", "exec"), {})
     assert capsys.readouterr().out.strip() == "['front', 'az90_el30']"
+
+
+def test_a_model_trained_for_views_sets_its_own_view_prompt(tmp_path) -> None:
+    """The dedicated-model strategy through the model config: the view phrasing its LoRA was trained on."""
+    from abstractvision.registry import ModelRegistry
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "views.yaml").write_text(
+        "name: tiny-views\nsource: builtin:tiny-sd\nfamily: sd1\ntasks: [multi_view_image]\n"
+        "view_prompt: '{prompt} <sks> camera at azimuth {azimuth:g}, elevation {elevation:g}'\n"
+        "param_defaults: {width: 64, height: 64, steps: 2}\n"
+    )
+    spec = ModelRegistry([tmp_path]).get("tiny-views")
+    backend = HuggingFaceDiffusersVisionBackend(HuggingFaceDiffusersBackendConfig(model_id="tiny-sd"), model=spec)
+    (view,) = VisionManager(backend).generate_angles("a teapot", angles=[{"azimuth": 45, "elevation": 10}], seed=0)
+    assert view.metadata["view"]["prompt"] == "a teapot <sks> camera at azimuth 45, elevation 10"
+    assert view.metadata["view_prompt"] == spec.view_prompt
+
+    bad = HuggingFaceDiffusersVisionBackend(
+        HuggingFaceDiffusersBackendConfig(model_id="tiny-sd"),
+        model=dataclasses.replace(spec, view_prompt="{prompt} {angle}"),
+    )
+    with pytest.raises(InvalidParameterError) as info:
+        VisionManager(bad).generate_angles("a teapot", angles=["front"])
+    assert info.value.field == "model.view_prompt" and "'{prompt} {angle}' is not a valid template" in str(info.value)

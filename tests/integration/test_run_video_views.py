@@ -112,3 +112,34 @@ def test_a_video_with_its_frame_pngs_is_one_job_verified_file_by_file(tmp_path: 
     again = cli(*args, "run.dir=out", cwd=tmp_path)
     assert again.returncode == 0 and "1 done now" in again.stdout
     assert (outputs / frames[3]).is_file()
+
+
+@pytest.mark.parametrize("page", ["video.md", "multi-view.md"])
+def test_the_docs_model_configs_and_commands_plan(tmp_path: Path, page: str) -> None:
+    """The YAML and every ``abstractvision`` command of a docs page, verbatim, as dry runs (real weights and
+    LoRAs are not here: a placeholder file stands for the LoRA, which planning fingerprints)."""
+    import re
+    import shlex
+
+    from PIL import Image
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / page).read_text()
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    for yaml_text in re.findall(r"```yaml\n(.*?)```", docs, re.S):
+        name = re.search(r"^name: (\S+)$", yaml_text, re.M).group(1)
+        (tmp_path / "conf" / "model" / f"{name}.yaml").write_text(yaml_text)
+    (tmp_path / "loras").mkdir()
+    (tmp_path / "loras" / "multiangle.safetensors").write_bytes(b"placeholder")
+    Image.new("RGB", (64, 64)).save(tmp_path / "ref.png")
+    write_images(tmp_path / "inputs", 2)
+    commands = [
+        shlex.split(line)
+        for block in re.findall(r"```bash\n(.*?)```", docs, re.S)
+        for line in block.replace("\\\n", " ").splitlines()
+        if line.startswith("abstractvision ")
+    ]
+    assert commands
+    for args in commands:
+        result = cli(*args[1:], "run.dry_run=true", cwd=tmp_path)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "dry run:" in result.stdout

@@ -111,8 +111,11 @@ class HuggingFaceDiffusersBackendConfig:
         loading.parse_loras(self.loras)
 
     def job_identity(self, model: ModelSpec) -> dict[str, Any]:
-        """What of this config decides the output: the identity options, LoRAs named by content."""
+        """What of this config decides the output: the identity options, LoRAs named by content, and the
+        model's own view prompt (it decides each view's prompt)."""
         options = configured_identity(self)
+        if model.view_prompt:
+            options["view_prompt"] = model.view_prompt
         if self.loras:
             options["loras"] = [
                 {"name": lora.name, "weight": lora.weight, "file": loading.lora_fingerprint(lora, index, self)}

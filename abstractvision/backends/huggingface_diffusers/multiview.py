@@ -1,6 +1,8 @@
-"""Multi-view through diffusers, the general strategy: one prompt per view, one shared seed, the same start.
+"""Multi-view through diffusers: one prompt per view, one shared seed, the same start.
 
-Each view's prompt is ``views.PROMPT_TEMPLATE`` filled with the request's prompt and the view's phrase;
+Each view's prompt is the model's ``view_prompt`` (default ``views.PROMPT_TEMPLATE``: the general strategy)
+filled with the request's prompt and the view's phrase and angles; a model trained for views sets the
+phrasing it was trained on (the dedicated-model strategy, configured in its model YAML);
 every view uses the same seed, and with a reference image every view starts from it (image to image at
 ``strength``), else from the same noise (text to image). This works with any image model, and the views
 share the subject only as far as the model follows the words: it is no 3D-consistent renderer.
@@ -41,7 +43,7 @@ def run_views(
     }
     assets = []
     for view in parse_views(request.angles):
-        prompt = PROMPT_TEMPLATE.format(prompt=request.prompt, view=view.phrase())
+        prompt = view.prompt(request.prompt, backend.model_spec.view_prompt)
         if request.reference_image is None:
             asset = backend.generate_image(ImageGenerationRequest(prompt, **common), progress=progress)
         else:
@@ -51,6 +53,7 @@ def run_views(
             **asset.metadata,
             "task": MULTI_VIEW_IMAGE,
             "strategy": STRATEGY,
+            "view_prompt": backend.model_spec.view_prompt or PROMPT_TEMPLATE,
             "view": {**view.record(), "prompt": prompt},
         }
         texts = {
