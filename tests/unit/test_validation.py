@@ -143,7 +143,7 @@ def test_model_that_cannot_do_a_task_is_refused():
             return VisionBackendCapabilities(supported_tasks=("text_to_video",))
 
     with pytest.raises(CapabilityNotSupportedError, match="model 'tiny-sd' does not support task 'text_to_video'"):
-        VisionManager(AllTasks()).generate_angles("a red fox")
+        VisionManager(AllTasks()).generate_video("a red fox")
 
 
 def test_model_size_multiple_is_used():
