@@ -16,6 +16,7 @@ import importlib.util
 import io
 import json
 import os
+import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -133,8 +134,6 @@ def read_comment(data: bytes, suffix: str) -> dict[str, Any] | None:
             raw = image.info.get("comment")
         return json.loads(raw) if raw else None
     if suffix in (".mp4", ".webm"):
-        import subprocess
-
         import imageio_ffmpeg
 
         fd, path = tempfile.mkstemp(suffix=suffix)
