@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..outputs.writer import file_sha256, write_job_outputs
+from ..outputs.writer import outputs_intact, write_job_outputs
 from .config import RunConfig, redact_overrides
 from .executors import make_executor
 from .manifest import Manifest
@@ -113,11 +113,10 @@ class Runner:
         return summary
 
     def _broken_outputs(self, manifest: Manifest, plan_id: int, run_dir: Path) -> Iterator[str]:
-        """Done jobs whose file is missing or (with ``run.verify=sha256``) does not match its SHA-256."""
+        """Done jobs with a file missing or (``run.verify=sha256``) not matching its SHA-256, file by file."""
         full = self.settings.verify == "sha256"
         for job_id, output, sha256 in manifest.done_outputs(plan_id):
-            path = run_dir / output if output else None
-            if path is None or not path.is_file() or (full and file_sha256(path) != sha256):
+            if not output or not outputs_intact(run_dir, job_id, output, sha256, full=full):
                 log.warning("job %s: output %s is missing or corrupt; it will be redone", job_id, output)
                 yield job_id
 
