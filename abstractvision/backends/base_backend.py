@@ -44,6 +44,12 @@ class VisionBackend(ABC):
     def preload(self) -> None:
         """Load weights (or connect) now rather than on the first request."""
 
+    def preflight(self, *, network: bool = True) -> list[str]:
+        """Check once, before any job and without loading weights, what every job needs: packages installed,
+        model files in place, a server reachable (only with ``network``). Raise the error a job would hit;
+        return notes worth telling the user (a check that could not be made)."""
+        return []
+
     def unload(self) -> None:
         """Release weights and memory; the next request loads again."""
 

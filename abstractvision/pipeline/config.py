@@ -46,8 +46,10 @@ class RunSettings:
     base_seed: int = 0
     retries: int = 2
     retry_delay_s: float = 1.0
+    max_connection_failures: int = 3
     concurrency: int = 1
     dry_run: bool = False
+    dry_run_network: bool = False
     sample: int = 5
     progress: bool = True
     verify: str = "sha256"
@@ -65,7 +67,7 @@ class RunSettings:
         return settings
 
 
-_MINIMUMS = {"base_seed": 0, "retries": 0, "concurrency": 1, "sample": 0}
+_MINIMUMS = {"base_seed": 0, "retries": 0, "concurrency": 1, "sample": 0, "max_connection_failures": 1}
 
 
 @cache

@@ -259,9 +259,12 @@ class Manifest:
     def count_plan(self, plan: int) -> int:
         return int(self.conn.execute("SELECT count(*) FROM jobs WHERE plan = ?", (plan,)).fetchone()[0])
 
-    def count_todo(self, plan: int) -> int:
+    def count_todo(self, plan: int, group_key: str | None = None) -> int:
+        """The plan's jobs (of one group, if given) not done yet."""
         sql = "SELECT count(*) FROM jobs WHERE plan = ? AND status != 'done'"
-        return int(self.conn.execute(sql, (plan,)).fetchone()[0])
+        if group_key is None:
+            return int(self.conn.execute(sql, (plan,)).fetchone()[0])
+        return int(self.conn.execute(f"{sql} AND group_key = ?", (plan, group_key)).fetchone()[0])
 
     def mark_running(self, job_id: str) -> None:
         with self.atomic():
@@ -280,11 +283,23 @@ class Manifest:
             )
 
     def mark_failed(self, job_id: str, error: BaseException, attempts: int, duration_s: float) -> None:
+        self._record_error("failed", job_id, error, attempts, duration_s)
+
+    def mark_pending(self, job_id: str, error: BaseException, attempts: int, duration_s: float) -> None:
+        """Back to pending, with the error that stopped its group (not the job's fault) and its attempts."""
+        self._record_error("pending", job_id, error, attempts, duration_s)
+
+    def release(self, job_ids: list[str]) -> None:
+        """Failed jobs back to pending (their error and attempts kept): their group stopped, not their fault."""
+        with self.atomic():
+            self.conn.executemany("UPDATE jobs SET status = 'pending' WHERE job_id = ?", [(j,) for j in job_ids])
+
+    def _record_error(self, status: str, job_id: str, error: BaseException, attempts: int, duration_s: float) -> None:
         with self.atomic():
             self.conn.execute(
-                "UPDATE jobs SET status = 'failed', error = ?, error_type = ?, attempts = attempts + ?, "
+                "UPDATE jobs SET status = ?, error = ?, error_type = ?, attempts = attempts + ?, "
                 "finished_at = ?, duration_s = ? WHERE job_id = ?",
-                (str(error) or repr(error), type(error).__name__, attempts, time.time(), duration_s, job_id),
+                (status, str(error) or repr(error), type(error).__name__, attempts, time.time(), duration_s, job_id),
             )
 
     # -- reading --------------------------------------------------------------------------------------

@@ -146,6 +146,17 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         with self._lock:
             self._pipeline(TEXT_TO_IMAGE)
 
+    def preflight(self, *, network: bool = True) -> list[str]:
+        """The packages are installed and the model's folder or cache entry exists (built-in models are built
+        on load); nothing is imported or read."""
+        cfg = self.config
+        loading.check_installed()
+        if not is_builtin(self.model_spec.source):
+            loading.resolve_model(
+                self.model_spec, allow_download=cfg.allow_download, revision=cfg.revision, cache_dir=cfg.cache_dir
+            )
+        return []
+
     def unload(self) -> None:
         with self._lock:
             was_loaded = bool(self._pipelines)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.metadata
+import importlib.util
 import os
 import platform
 import re
@@ -55,6 +56,16 @@ class LoraSpec:
     name: str
     path: str
     weight: float
+
+
+def check_installed() -> None:
+    """``BackendUnavailableError`` naming the pip extra unless torch and diffusers are installed (not imported)."""
+    missing = [name for name in ("torch", "diffusers", "transformers") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BackendUnavailableError(
+            f"the diffusers backend needs torch and diffusers ({missing[0]} is missing); {INSTALL_HINT}",
+            backend="diffusers",
+        )
 
 
 def import_torch_diffusers() -> tuple[Any, Any]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...builtin import is_builtin
 from ...errors import InvalidParameterError
 from ...fingerprints import fingerprint
 from ...media.images import decode_image, resized
@@ -163,6 +164,13 @@ class StableDiffusionCppVisionBackend(VisionBackend):
 
     def preload(self) -> None:
         self._load_runner().load()
+
+    def preflight(self, *, network: bool = True) -> list[str]:
+        """The model files are in place and the runtime (``sd-cli`` or the binding) is there; nothing loads.
+        A built-in model is built on load."""
+        if not is_builtin(self.model_spec.source):
+            self._load_runner()
+        return []
 
     def unload(self) -> None:
         if self._runner is not None:
