@@ -11,6 +11,7 @@ Every message says what was wrong and how to fix it. The runner's failure policy
     ├── ModelLoadError                       weights found but failed to load          group
     ├── GenerationError                      the backend failed while generating       job
     │   └── ResourceExhaustedError           out of (GPU) memory                       job
+    ├── JobInterruptedError                  interrupted run.max_interrupts times      job (quarantined)
     ├── BackendConnectionError               could not reach a server                  retry (circuit breaker)
     ├── BackendTimeoutError                  server too slow                           retry
     ├── BackendResponseError                 server answered with an error             429/5xx retry,
@@ -159,6 +160,15 @@ class BackendResponseError(AbstractVisionError):
 
 
 REFUSED_STATUSES = (400, 413, 422)
+
+
+class JobInterruptedError(AbstractVisionError):
+    """A job was found ``running`` by ``run.max_interrupts`` runners in a row: it may crash the runner."""
+
+    advice = (
+        "it may be crashing the runner (out of memory, a native crash): lower its size or steps, or run it alone; "
+        "run.retry_failed=true runs it again"
+    )
 
 
 class RunError(AbstractVisionError):

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidParameterError
+from ..errors import InvalidParameterError, JobInterruptedError
 
 if TYPE_CHECKING:
     from ..pipeline.config import RunConfig
     from ..pipeline.runner import RunSummary
 
 QUICKSTART = "+experiment=quickstart"
+QUARANTINE_ADVICE = f"run.max_interrupts times: {JobInterruptedError.advice}"
 _HELP_GROUPS = ("backend", "model", "task", "sweep", "run", "experiment")
 
 
@@ -100,6 +101,8 @@ def print_summary(s: RunSummary) -> None:
             f"{group.error}\n  {group.pending} job(s) left pending; {group.advice}",
             file=sys.stderr,
         )
+    if s.quarantined:
+        print(f"{len(s.quarantined)} job(s) skipped, interrupted {QUARANTINE_ADVICE}", file=sys.stderr)
     if s.interrupted:
         print("interrupted: run the same command again to resume", file=sys.stderr)
     for advice, count in s.advice.items():

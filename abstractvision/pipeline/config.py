@@ -53,6 +53,8 @@ class RunSettings:
     sample: int = 5
     progress: bool = True
     verify: str = "sha256"
+    max_interrupts: int = 2
+    retry_failed: bool = False
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RunSettings:
@@ -67,7 +69,14 @@ class RunSettings:
         return settings
 
 
-_MINIMUMS = {"base_seed": 0, "retries": 0, "concurrency": 1, "sample": 0, "max_connection_failures": 1}
+_MINIMUMS = {
+    "base_seed": 0,
+    "retries": 0,
+    "concurrency": 1,
+    "sample": 0,
+    "max_connection_failures": 1,
+    "max_interrupts": 1,
+}
 
 
 @cache

@@ -43,7 +43,7 @@ def _unwritable(run_dir: Path) -> str | None:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
-        return f"run.dir: {folder} is not a folder; pick another run.dir"
+        return None  # something else is there: opening the run folder says what
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"run.dir: {folder} is not writable; fix its permissions or pick another run.dir"
     return None

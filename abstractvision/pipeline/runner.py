@@ -41,6 +41,8 @@ class RunSummary:
     redone: int = 0
     done: int = 0
     failed: int = 0
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    """Jobs skipped as possibly crashing the runner (interrupted ``run.max_interrupts`` times)."""
     interrupted: bool = False
     elapsed_s: float = 0.0
     failures: list[dict[str, Any]] = field(default_factory=list)
@@ -50,7 +52,7 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.interrupted else (1 if self.failed or self.stopped_groups else 0)
+        return 130 if self.interrupted else (1 if self.failed or self.stopped_groups or self.quarantined else 0)
 
 
 @dataclass
@@ -151,7 +153,9 @@ class Runner:
 
     def _run(self, plan: Plan, run_dir: Path, manifest: Manifest) -> RunSummary:
         start = time.perf_counter()
-        manifest.reset_running()
+        if self.settings.retry_failed:
+            manifest.release_quarantined()
+        manifest.reset_running(self.settings.max_interrupts)
         RunDir(run_dir).remove_temp_files()
         argv = redact_overrides(self.argv or [])
         plan_id = manifest.start_plan({"combinations": self.config.identity()}, argv)
@@ -163,7 +167,8 @@ class Runner:
         summary.redone = manifest.mark_redo(self._broken_outputs(manifest, plan_id, run_dir))
         todo = manifest.count_todo(plan_id)
         summary.jobs = jobs
-        summary.already_done = jobs - todo
+        summary.quarantined = manifest.quarantined(plan_id)
+        summary.already_done = jobs - todo - len(summary.quarantined)
         with _progress(todo, self.settings.progress) as bar, self._stop_on_signals():
             for key in sorted(plan.groups):
                 if self.stop.is_set():

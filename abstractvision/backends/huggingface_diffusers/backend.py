@@ -13,6 +13,7 @@ import inspect
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ from ...types import (
 from ..base_backend import VisionBackend, image_params
 from ..options import configured_identity, identity, model_field, placement
 from . import loading
-from .schedulers import build_scheduler, check_scheduler_name, scheduler_class
+from .schedulers import SCHEDULERS, build_scheduler, check_scheduler_name, scheduler_class
 
 REQUEST_EXTRAS = ("scheduler", "lora_weights")
 _DEVICE_PREFIXES = ("cpu", "cuda", "mps", "xpu")
@@ -151,6 +152,8 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         on load); nothing is imported or read."""
         cfg = self.config
         loading.check_installed()
+        if cfg.scheduler is not None and cfg.scheduler not in SCHEDULERS:  # a class name: ask diffusers
+            scheduler_class(cfg.scheduler, "backend.scheduler")
         if not is_builtin(self.model_spec.source):
             loading.resolve_model(
                 self.model_spec, allow_download=cfg.allow_download, revision=cfg.revision, cache_dir=cfg.cache_dir
@@ -310,8 +313,20 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             attention_slicing=cfg.attention_slicing,
         )
 
-    def _check_extra(self, extra: dict[str, Any]) -> tuple[str | None, dict[str, float]]:
-        """Validate ``request.extra`` before any work; return the scheduler and the adapter weights."""
+    def check_extra(self, extra: Mapping[str, Any]) -> None:
+        self._extra_values(extra)
+
+    def _check_extra(self, extra: Mapping[str, Any]) -> tuple[str | None, dict[str, float]]:
+        """Validate ``request.extra`` before any work (scheduler class names too); return the scheduler and
+        the adapter weights."""
+        scheduler, weights = self._extra_values(extra)
+        if scheduler is not None:
+            loading.import_torch_diffusers()
+            scheduler_class(scheduler, "extra.scheduler")  # an unknown class name fails before loading
+        return scheduler, weights
+
+    def _extra_values(self, extra: Mapping[str, Any]) -> tuple[str | None, dict[str, float]]:
+        """The scheduler and adapter weights of ``extra``, checked without importing diffusers."""
         unknown = sorted(set(extra) - set(REQUEST_EXTRAS))
         if unknown:
             raise InvalidParameterError(
@@ -319,9 +334,6 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             )
         scheduler = extra.get("scheduler")
         check_scheduler_name(scheduler, "extra.scheduler")
-        if scheduler is not None:
-            loading.import_torch_diffusers()
-            scheduler_class(scheduler, "extra.scheduler")  # an unknown class name fails before loading
         weights = {lora.name: lora.weight for lora in self._loras}
         overrides = extra.get("lora_weights") or {}
         if not isinstance(overrides, dict) or not set(overrides) <= set(weights):

@@ -15,6 +15,7 @@ import hashlib
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -293,7 +294,10 @@ class StableDiffusionCppVisionBackend(VisionBackend):
             self._runner = PythonRunner(options)
         return self._runner
 
-    def _check_extra(self, extra: dict[str, Any]) -> tuple[str | None, str | None]:
+    def check_extra(self, extra: Mapping[str, Any]) -> None:
+        self._check_extra(extra)
+
+    def _check_extra(self, extra: Mapping[str, Any]) -> tuple[str | None, str | None]:
         unknown = sorted(set(extra) - set(REQUEST_EXTRAS))
         if unknown:
             raise InvalidParameterError(
