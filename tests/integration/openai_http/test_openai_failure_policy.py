@@ -102,3 +102,12 @@ def test_preflight_refuses_a_wrong_key_before_any_job(fault_server: FaultServer,
         assert "fix backend.api_key (or backend.api_key_env), then run the same command" in result.stderr
         assert not (tmp_path / "r").exists() and "sk-wrong-123" not in result.stderr
     assert posts(fault_server) == 0
+
+
+def test_backend_model_id_is_the_name_sent(fault_server: FaultServer, tmp_path: Path) -> None:
+    image = {"data": [{"b64_json": base64.b64encode(png_bytes()).decode()}]}
+    fault_server.script("POST", GENERATIONS, Reply(json=image))
+    result = run(tmp_path, fault_server, "seed=0", "backend.model_id=hosted/flux-pro")
+    assert result.returncode == 0, result.stderr
+    [post] = [r for r in fault_server.received if r.method == "POST"]
+    assert post.json()["model"] == "hosted/flux-pro"
