@@ -364,16 +364,22 @@ class Manifest:
         return [dict(row) for row in self.conn.execute(sql, (limit,) if plan is None else (plan, limit))]
 
     def throughput(self) -> dict[str, float | None]:
-        """Seconds from the first start to the last finish of done jobs, and jobs per second over it."""
-        row = self.conn.execute(
-            "SELECT min(started_at), max(finished_at), count(*), avg(duration_s) FROM jobs WHERE status = 'done'"
-        ).fetchone()
-        first, last, done, mean = row[0], row[1], row[2], row[3]
-        span = (last - first) if first is not None and last is not None else None
+        """Seconds during which done jobs ran (the union of their start-to-finish spans: the time between two
+        commands in the same folder does not count), jobs per second over it, and the mean job time."""
+        sql = (
+            "SELECT started_at, finished_at, duration_s FROM jobs WHERE status = 'done' "
+            "AND started_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY started_at"
+        )
+        rows = self.conn.execute(sql).fetchall()
+        busy, end = 0.0, float("-inf")
+        for started, finished, _ in rows:
+            busy += max(0.0, finished - max(started, end))  # the part not already covered
+            end = max(end, finished)
+        durations = [row[2] for row in rows if row[2] is not None]
         return {
-            "elapsed_s": span,
-            "jobs_per_s": (done / span) if span else None,
-            "mean_job_s": mean,
+            "elapsed_s": busy if rows else None,
+            "jobs_per_s": len(rows) / busy if busy else None,
+            "mean_job_s": sum(durations) / len(durations) if durations else None,
         }
 
     def records(self, status: str | None = None) -> Iterator[dict[str, Any]]:

@@ -169,7 +169,7 @@ class Runner:
         summary.jobs = jobs
         summary.quarantined = manifest.quarantined(plan_id)
         summary.already_done = jobs - todo - len(summary.quarantined)
-        with _progress(todo, self.settings.progress) as bar, self._stop_on_signals():
+        with _progress(jobs, summary.already_done, todo, self.settings.progress) as bar, self._stop_on_signals():
             for key in sorted(plan.groups):
                 if self.stop.is_set():
                     break
@@ -314,9 +314,10 @@ class _NoBar:
         pass
 
 
-def _progress(total: int, enabled: bool) -> Any:
-    if not enabled or total == 0:
+def _progress(total: int, done: int, todo: int, enabled: bool) -> Any:
+    """The whole run's bar: ``done`` of ``total`` already counted, so a resumed run shows where it stands."""
+    if not enabled or todo == 0:
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="job", desc="jobs", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    return tqdm(total=total, initial=done, unit="job", desc="jobs", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
