@@ -135,9 +135,9 @@ class Runner:
     def _dry_run(self, plan: Plan, run_dir: Path) -> RunSummary:
         sample, distinct = [], set()
         for job in plan.jobs():
+            if job.job_id not in distinct and len(sample) < self.settings.sample:
+                sample.append(job)  # each distinct job once, however often the sweep names it
             distinct.add(job.job_id)
-            if len(sample) < self.settings.sample:
-                sample.append(job)
         print(
             f"dry run: {len(distinct)} jobs ({plan.size() - len(distinct)} duplicates collapsed) in "
             f"{len(plan.groups)} backend group(s); run dir {run_dir}; nothing written, no model loaded",
