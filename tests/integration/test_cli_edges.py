@@ -25,3 +25,14 @@ def test_serve_refuses_a_busy_port_before_loading_a_model(tmp_path: Path) -> Non
     assert result.returncode == 2
     assert f"error: `--port`: cannot listen on 127.0.0.1:{port} (Address already in use" in result.stderr
     assert time.perf_counter() - start < 30
+
+
+def test_an_unknown_model_lists_the_known_ones_with_a_did_you_mean(tmp_path: Path) -> None:
+    for command in (["generate", "a fox", "--model", "tiny-sdd", "--out", "x.png"], ["serve", "--model", "tiny-sdd"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "abstractvision.cli", *command, *(["--port", "0"] if command[0] == "serve" else [])],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert "error: unknown model 'tiny-sdd'; did you mean 'tiny-sd'? known models are [" in result.stderr
+        assert "hf download" not in result.stderr

@@ -10,6 +10,7 @@ to its snapshot folder in the local cache by looking at files, and the pipeline 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import importlib.metadata
 import importlib.util
@@ -121,6 +122,16 @@ def resolve_model(
     if allow_download:
         return ResolvedModel(name, source, source, revision, spec)
     snapshot = cached_snapshot(source, revision=revision, cache_dir=cache_dir)
+    if snapshot is None and "/" not in source:  # not a hub id (org/name): most likely a misspelt model name
+        known = default_registry().names()
+        close = difflib.get_close_matches(source, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ModelNotFoundError(
+            f"unknown model {source!r}; {hint}known models are {known}; "
+            "or pass a Hugging Face id (org/name) or a local diffusers folder",
+            backend="diffusers",
+            model=name,
+        )
     if snapshot is None:
         raise ModelNotFoundError(
             f"model {source!r} is not in the local Hugging Face cache and downloads are disabled "
