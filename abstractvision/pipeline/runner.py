@@ -247,11 +247,11 @@ class Runner:
             if not isinstance(outcome.error, BackendConnectionError):  # those: with their group if the breaker trips
                 log.warning("job %s failed after %d attempt(s): %s", job.job_id, outcome.attempts, outcome.error)
             return
-        guard.observe(job.job_id, None)
         if isinstance(outcome, BaseException):
             manifest.mark_failed(job.job_id, outcome, 1, 0.0)
             summary.failed += 1
             return
+        guard.observe(job.job_id, None)
         written = write_job_outputs(
             run_dir, RunDir(run_dir).outputs, job.job_id, job.identity, outcome.assets, {"inputs": dict(job.inputs)}
         )
@@ -261,7 +261,8 @@ class Runner:
         summary.done += 1
 
     def _release(self, job_ids: list[str], error: BaseException, manifest: Manifest, summary: RunSummary) -> None:
-        """The jobs of a connection-failure streak were not at fault either: back to pending."""
+        """The jobs of a connection-failure streak (failed with ``error``'s class) were not at fault either:
+        back to pending, no longer counted as failed."""
         manifest.release(job_ids)
         summary.failed -= len(job_ids)
         _count_advice(summary, error, -len(job_ids))
