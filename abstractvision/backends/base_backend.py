@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import CapabilityNotSupportedError
@@ -44,6 +45,15 @@ class VisionBackend(ABC):
 
     def preload(self) -> None:
         """Load weights (or connect) now rather than on the first request."""
+
+    def check_extra(self, extra: Mapping[str, Any]) -> None:
+        """Check a request's ``extra`` (keys, scheduler and sampler names) at plan time, without heavy imports."""
+
+    def preflight(self, *, network: bool = True) -> list[str]:
+        """Check once, before any job and without loading weights, what every job needs: packages installed,
+        model files in place, a server reachable (only with ``network``). Raise the error a job would hit;
+        return notes worth telling the user (a check that could not be made)."""
+        return []
 
     def unload(self) -> None:
         """Release weights and memory; the next request loads again."""

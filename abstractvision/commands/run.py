@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidParameterError
+from ..errors import InvalidParameterError, JobInterruptedError
 
 if TYPE_CHECKING:
     from ..pipeline.config import RunConfig
     from ..pipeline.runner import RunSummary
 
+QUARANTINE_ADVICE = f"run.max_interrupts times: {JobInterruptedError.advice}"
 _HELP_GROUPS = ("backend", "model", "task", "sweep", "run", "experiment")
 
 
@@ -90,10 +91,18 @@ def print_summary(s: RunSummary) -> None:
             f"  failed {failure['job_id']} ({failure['attempts']} attempts): "
             f"{failure['error_type']}: {failure['error']}"
         )
+    for group in s.stopped_groups:
+        print(
+            f"error: {group.model} ({group.backend}) stopped, {group.reason}: {type(group.error).__name__}: "
+            f"{group.error}\n  {group.pending} job(s) left pending; {group.advice}",
+            file=sys.stderr,
+        )
+    if s.quarantined:
+        print(f"{len(s.quarantined)} job(s) skipped, interrupted {QUARANTINE_ADVICE}", file=sys.stderr)
     if s.interrupted:
         print("interrupted: run the same command again to resume", file=sys.stderr)
-    elif s.failed:
-        print("some jobs failed: run the same command again to retry them", file=sys.stderr)
+    for advice, count in s.advice.items():
+        print(f"{count} job(s) failed: {advice}", file=sys.stderr)
 
 
 def print_help(parser: argparse.ArgumentParser, config_dirs: Sequence[Path]) -> None:

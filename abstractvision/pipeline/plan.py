@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..backends.base_backend import VisionBackend
 from ..backends.factory import backend_entry, build_config, create_backend
 from ..backends.options import split_options
 from ..errors import CapabilityNotSupportedError, InvalidParameterError
@@ -56,6 +57,7 @@ class Plan:
         self.config = config
         self._files = _FileCache(cwd or Path.cwd(), config.config_dirs)
         self.groups: dict[str, GroupDescription] = {}
+        self._backends: dict[str, VisionBackend] = {}  # built, never loaded: they check requests' extras
         self._registry: ModelRegistry | None = None
         self._parts = [self._part(combination) for combination in config.combinations]
 
@@ -172,7 +174,7 @@ class Plan:
             self.groups[key] = GroupDescription(
                 key, kind, spec, identity_options, placement_options, config.job_identity(spec)
             )
-        backend = create_backend(kind, spec, options)
+        backend = self._backends.setdefault(key, create_backend(kind, spec, options))
         if not backend.get_capabilities().supports(task):
             raise backend.unsupported(task)
         return self.groups[key]
@@ -212,15 +214,17 @@ class Plan:
                 for other, other_block in enumerate(part.sweep.blocks):
                     row = other_block.row(i if other == b else 0)
                     params.update({k: normalize(k, v) for k, v in row.items() if v is not None})
-                self._check(part.task, params, spec)
+                self._check(part, params, spec)
         if not part.sweep.blocks:
-            self._check(part.task, dict(resolved), spec)
+            self._check(part, dict(resolved), spec)
 
-    def _check(self, task: str, params: dict[str, Any], spec: ModelSpec) -> None:
+    def _check(self, part: _Part, params: dict[str, Any], spec: ModelSpec) -> None:
         params = {k: v for k, v in params.items() if v is not None}
         seed = params.pop("seed", None)
         files = {k: self._files.data(params[k]) for k in FILE_PARAMS if k in params}
-        check_request(task, get_task(task).build_request(params, seed, files), spec)
+        request = get_task(part.task).build_request(params, seed, files)
+        check_request(part.task, request, spec)
+        self._backends[part.group.key].check_extra(request.extra)
 
 
 class _Part:

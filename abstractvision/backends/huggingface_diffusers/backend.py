@@ -15,6 +15,7 @@ import inspect
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from ...video_families import video_family
 from ..base_backend import VisionBackend, image_params
 from ..options import configured_identity, identity, model_field, placement
 from . import loading, multiview, video
-from .schedulers import build_scheduler, check_scheduler_name, scheduler_class
+from .schedulers import SCHEDULERS, build_scheduler, check_scheduler_name, scheduler_class
 
 REQUEST_EXTRAS = ("scheduler", "lora_weights")
 _DEVICE_PREFIXES = ("cpu", "cuda", "mps", "xpu")
@@ -156,6 +157,19 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
     def preload(self) -> None:
         with self._lock:
             self._pipeline(self.get_capabilities().supported_tasks[0])
+
+    def preflight(self, *, network: bool = True) -> list[str]:
+        """The packages are installed and the model's folder or cache entry exists (built-in models are built
+        on load); nothing is imported or read."""
+        cfg = self.config
+        loading.check_installed()
+        if cfg.scheduler is not None and cfg.scheduler not in SCHEDULERS:  # a class name: ask diffusers
+            scheduler_class(cfg.scheduler, "backend.scheduler")
+        if not is_builtin(self.model_spec.source):
+            loading.resolve_model(
+                self.model_spec, allow_download=cfg.allow_download, revision=cfg.revision, cache_dir=cfg.cache_dir
+            )
+        return []
 
     def unload(self) -> None:
         with self._lock:
@@ -348,8 +362,20 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             attention_slicing=cfg.attention_slicing,
         )
 
-    def _check_extra(self, extra: dict[str, Any]) -> tuple[str | None, dict[str, float]]:
-        """Validate ``request.extra`` before any work; return the scheduler and the adapter weights."""
+    def check_extra(self, extra: Mapping[str, Any]) -> None:
+        self._extra_values(extra)
+
+    def _check_extra(self, extra: Mapping[str, Any]) -> tuple[str | None, dict[str, float]]:
+        """Validate ``request.extra`` before any work (scheduler class names too); return the scheduler and
+        the adapter weights."""
+        scheduler, weights = self._extra_values(extra)
+        if scheduler is not None:
+            loading.import_torch_diffusers()
+            scheduler_class(scheduler, "extra.scheduler")  # an unknown class name fails before loading
+        return scheduler, weights
+
+    def _extra_values(self, extra: Mapping[str, Any]) -> tuple[str | None, dict[str, float]]:
+        """The scheduler and adapter weights of ``extra``, checked without importing diffusers."""
         unknown = sorted(set(extra) - set(REQUEST_EXTRAS))
         if unknown:
             raise InvalidParameterError(
@@ -357,9 +383,6 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             )
         scheduler = extra.get("scheduler")
         check_scheduler_name(scheduler, "extra.scheduler")
-        if scheduler is not None:
-            loading.import_torch_diffusers()
-            scheduler_class(scheduler, "extra.scheduler")  # an unknown class name fails before loading
         weights = {lora.name: lora.weight for lora in self._loras}
         overrides = extra.get("lora_weights") or {}
         if not isinstance(overrides, dict) or not set(overrides) <= set(weights):

@@ -10,8 +10,10 @@ to its snapshot folder in the local cache by looking at files, and the pipeline 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import importlib.metadata
+import importlib.util
 import os
 import platform
 import re
@@ -55,6 +57,16 @@ class LoraSpec:
     name: str
     path: str
     weight: float
+
+
+def check_installed() -> None:
+    """``BackendUnavailableError`` naming the pip extra unless torch and diffusers are installed (not imported)."""
+    missing = [name for name in ("torch", "diffusers", "transformers") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BackendUnavailableError(
+            f"the diffusers backend needs torch and diffusers ({missing[0]} is missing); {INSTALL_HINT}",
+            backend="diffusers",
+        )
 
 
 def import_torch_diffusers() -> tuple[Any, Any]:
@@ -110,6 +122,16 @@ def resolve_model(
     if allow_download:
         return ResolvedModel(name, source, source, revision, spec)
     snapshot = cached_snapshot(source, revision=revision, cache_dir=cache_dir)
+    if snapshot is None and "/" not in source:  # not a hub id (org/name): most likely a misspelt model name
+        known = default_registry().names()
+        close = difflib.get_close_matches(source, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ModelNotFoundError(
+            f"unknown model {source!r}; {hint}known models are {known}; "
+            "or pass a Hugging Face id (org/name) or a local diffusers folder",
+            backend="diffusers",
+            model=name,
+        )
     if snapshot is None:
         raise ModelNotFoundError(
             f"model {source!r} is not in the local Hugging Face cache and downloads are disabled "

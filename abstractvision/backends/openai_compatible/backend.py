@@ -23,7 +23,8 @@ import requests
 from PIL import Image
 
 from ... import __version__
-from ...errors import BackendResponseError, InvalidParameterError
+from ...attempts import job_attempts
+from ...errors import BackendResponseError, InvalidParameterError, Scope
 from ...media.masks import white_to_alpha
 from ...media.mime import EXTENSIONS, IMAGE_MIME_TYPES, sniff_mime
 from ...media.png import PARAMETERS_KEY, RECORD_KEY, encode_png, read_png_text
@@ -182,6 +183,20 @@ class OpenAICompatibleVisionBackend(VisionBackend):
             self._transport.request("GET", "models")
         except BackendResponseError:
             pass
+
+    def preflight(self, *, network: bool = True) -> list[str]:
+        """One ``GET /models``, tried once: the server is reachable and takes the key. A server without that
+        route (404) is reachable, but its key is then checked only by the first job: say so."""
+        if not network:
+            return []
+        with job_attempts(1):
+            try:
+                self._transport.request("GET", "models")
+            except BackendResponseError as exc:
+                if exc.scope is Scope.GROUP and exc.status_code != 404:
+                    raise
+                return [f"{exc}; the server is reachable, its key and model are checked by the first job"]
+        return []
 
     def unload(self) -> None:
         self._transport.close()
