@@ -115,9 +115,10 @@ def test_a_video_with_its_frame_pngs_is_one_job_verified_file_by_file(tmp_path: 
 
 
 @pytest.mark.parametrize("page", ["video.md", "multi-view.md"])
-def test_the_docs_model_configs_and_commands_plan(tmp_path: Path, page: str) -> None:
+def test_the_docs_model_configs_and_commands_plan(tmp_path: Path, page: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The YAML and every ``abstractvision`` command of a docs page, verbatim, as dry runs (real weights and
-    LoRAs are not here: a placeholder file stands for the LoRA, which planning fingerprints)."""
+    LoRAs are not here: a placeholder file stands for the LoRA, which planning fingerprints, and a placeholder
+    Hugging Face cache entry for a hub model, which the dry run's preflight looks for)."""
     import re
     import shlex
 
@@ -125,9 +126,18 @@ def test_the_docs_model_configs_and_commands_plan(tmp_path: Path, page: str) -> 
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / page).read_text()
     (tmp_path / "conf" / "model").mkdir(parents=True)
+    hub_cache = tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub_cache))
     for yaml_text in re.findall(r"```yaml\n(.*?)```", docs, re.S):
         name = re.search(r"^name: (\S+)$", yaml_text, re.M).group(1)
         (tmp_path / "conf" / "model" / f"{name}.yaml").write_text(yaml_text)
+        source = re.search(r"^source: (\S+)$", yaml_text, re.M).group(1)
+        if source.count("/") == 1:  # a hub model: a placeholder cache entry, which the dry run's preflight looks for
+            repo = hub_cache / f"models--{source.replace('/', '--')}"
+            (repo / "refs").mkdir(parents=True)
+            (repo / "refs" / "main").write_text("0" * 40)
+            (repo / "snapshots" / ("0" * 40)).mkdir(parents=True)
+            (repo / "snapshots" / ("0" * 40) / "model_index.json").write_text("{}")
     (tmp_path / "loras").mkdir()
     (tmp_path / "loras" / "multiangle.safetensors").write_bytes(b"placeholder")
     Image.new("RGB", (64, 64)).save(tmp_path / "ref.png")
