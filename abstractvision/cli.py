@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "abstractvision.commands.run",
     "abstractvision.commands.status",
     "abstractvision.commands.grid",
+    "abstractvision.commands.export",
     "abstractvision.commands.sdcpp",
 )
 

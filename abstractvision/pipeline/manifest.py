@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,12 @@ def _meta(conn: sqlite3.Connection) -> None:
     has_jobs = conn.execute("SELECT 1 FROM jobs LIMIT 1").fetchone() is not None
     version = 1 if has_jobs else IDENTITY_VERSION  # jobs planned before versions were recorded: version 1
     conn.execute("INSERT INTO meta VALUES ('identity_version', ?)", (str(version),))
+
+
+@migration("0003_labels")
+def _labels(conn: sqlite3.Connection) -> None:
+    """Labels of a job (from a prompt file's ``label.*`` columns): carried to exports, never in its identity."""
+    conn.execute("ALTER TABLE jobs ADD COLUMN labels TEXT")
 
 
 class Manifest:
@@ -196,13 +202,14 @@ class Manifest:
     def add_jobs(self, rows: Iterable[tuple[Any, ...]], plan: int, batch_size: int = 20_000) -> int:
         """Insert planned jobs, or mark existing ones as part of ``plan``; returns how many rows were given.
 
-        ``rows`` are ``(job_id, backend, model, task, seed, params, inputs, group_key, seq)``.
+        ``rows`` are ``(job_id, backend, model, task, seed, params, inputs, group_key, seq, labels)``. Labels
+        are not part of a job's identity, so a new plan updates them (like ``inputs``) without redoing the job.
         """
         sql = (
-            "INSERT INTO jobs (job_id, backend, model, task, seed, params, inputs, group_key, seq, plan, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "INSERT INTO jobs (job_id, backend, model, task, seed, params, inputs, group_key, seq, labels, plan, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (job_id) DO UPDATE SET plan = excluded.plan, seq = excluded.seq, "
-            "group_key = excluded.group_key, inputs = excluded.inputs"
+            "group_key = excluded.group_key, inputs = excluded.inputs, labels = excluded.labels"
         )
         total, now, batch = 0, time.time(), []
         for row in rows:
@@ -314,14 +321,37 @@ class Manifest:
             "mean_job_s": mean,
         }
 
-    def records(self, status: str | None = None) -> Iterator[dict[str, Any]]:
-        """Jobs in plan order as dicts, ``params`` and ``inputs`` decoded; only ``status`` ones if given."""
-        where, args = ("WHERE status = ?", (status,)) if status else ("", ())
-        for row in self.conn.execute(f"SELECT * FROM jobs {where} ORDER BY plan, seq", args):
+    def records(self, status: str | None = None, where: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Jobs in plan order as dicts, ``params``, ``inputs`` and ``labels`` decoded; only ``status`` ones
+        if given, and only those whose fields (see ``fields()``) equal ``where``'s values. Streamed."""
+        sql, args = _selection(status, where, self._labels())
+        for row in self.conn.execute(f"SELECT * FROM jobs {sql} ORDER BY plan, seq", args):
             record = dict(row)
             record["params"] = json.loads(record["params"])
             record["inputs"] = json.loads(record["inputs"]) if record["inputs"] else {}
+            record["labels"] = json.loads(record["labels"]) if record.get("labels") else {}
             yield record
+
+    def count(self, status: str | None = None, where: Mapping[str, Any] | None = None) -> int:
+        """How many jobs ``records(status, where)`` yields."""
+        sql, args = _selection(status, where, self._labels())
+        return int(self.conn.execute(f"SELECT count(*) FROM jobs {sql}", args).fetchone()[0])
+
+    def fields(self, status: str | None = None) -> dict[str, dict[str, set[str]]]:
+        """The JSON types (``integer``, ``real``, ``text``, ...) of every parameter and label of the jobs,
+        as ``{"params": {key: types}, "labels": {key: types}}``: computed in SQLite, not in memory."""
+        sql, args = _selection(status, None, self._labels())
+        found: dict[str, dict[str, set[str]]] = {"params": {}, "labels": {}}
+        for kind, column, path in (("params", "jobs.params", "'$.params'"), ("labels", self._labels(), "'$'")):
+            query = f"SELECT DISTINCT each.key, each.type FROM jobs, json_each({column}, {path}) AS each {sql}"
+            for key, json_type in self.conn.execute(query, args):
+                found[kind].setdefault(key, set()).add(json_type)
+        return found
+
+    def _labels(self) -> str:
+        """The labels column, or ``NULL`` in a run made before labels (opened read-only, so not migrated)."""
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(jobs)")}
+        return "jobs.labels" if "labels" in columns else "NULL"
 
     def export_jsonl(self, path: str | Path) -> int:
         """Every job as one JSON object per line (``params`` and ``inputs`` decoded); returns the count."""
@@ -331,6 +361,27 @@ class Manifest:
                 handle.write(json.dumps(record, sort_keys=True) + "\n")
                 count += 1
         return count
+
+
+JOB_FIELDS = ("job_id", "backend", "model", "task", "seed")
+
+
+def _selection(status: str | None, where: Mapping[str, Any] | None, labels: str) -> tuple[str, tuple[Any, ...]]:
+    """A ``WHERE`` clause for a status and field equalities (a job column, else a parameter, else a label;
+    the planner refuses a label named like a parameter)."""
+    clauses, args = (["jobs.status = ?"], [status]) if status else ([], [])
+    for key, value in (where or {}).items():
+        if key in JOB_FIELDS:
+            clauses.append(f"jobs.{key} = ?")
+        else:
+            clauses.append(f"coalesce(json_extract(jobs.params, ?), json_extract({labels}, ?)) = ?")
+            args.extend((_json_path(key, "$.params"), _json_path(key)))
+        args.append(value)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(args)
+
+
+def _json_path(key: str, root: str = "$") -> str:
+    return f"{root}.{json.dumps(key)}"
 
 
 def _timings(timings: dict[str, Any]) -> tuple[Any, Any, Any]:

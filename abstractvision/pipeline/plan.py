@@ -24,11 +24,12 @@ from ..validation import check_request, resolve_params
 from .config import Combination, RunConfig, redact
 from .jobs import JobEncoder, canonical_json
 from .params import check_used_by, normalize
-from .prompt_files import read_prompt_file
+from .prompt_files import read_prompt_file, split_labels
 from .sweep import Block, Sweep, grid_axis, make_sweep, rows_block, zip_block
 from .worker import GroupDescription
 
-Row = tuple[list[tuple[str, str]], int | None, dict[str, str] | None]
+Row = tuple[list[tuple[str, str]], int | None, dict[str, str] | None, dict[str, Any] | None]
+"""A block row encoded: its id pieces, its seed, its input file paths and its labels (not in the id)."""
 
 
 class PlannedJob(NamedTuple):
@@ -42,10 +43,11 @@ class PlannedJob(NamedTuple):
     identity: str
     inputs: str | None
     group_key: str
+    labels: str | None = None
 
     def row(self, seq: int) -> tuple[Any, ...]:
         """The manifest row (see ``Manifest.add_jobs``)."""
-        return (*self, seq)
+        return (*self[:-1], seq, self.labels)
 
 
 class Plan:
@@ -72,17 +74,21 @@ class Plan:
             blocks = part.rows
             for index in part.sweep.indices():
                 pieces = list(part.base_pieces)
-                seed, inputs = part.base_seed, part.base_inputs
+                seed, inputs, labels = part.base_seed, part.base_inputs, None
                 for rows, i in zip(blocks, index, strict=True):
-                    row_pieces, row_seed, row_inputs = rows[i]
+                    row_pieces, row_seed, row_inputs, row_labels = rows[i]
                     pieces.extend(row_pieces)
                     if row_seed is not None:
                         seed = row_seed
                     if row_inputs:
                         inputs = {**(inputs or {}), **row_inputs}
+                    labels = row_labels or labels
                 job_id, seed, text = part.encoder.encode(pieces, seed, base_seed)
                 inputs_json = json.dumps(inputs, sort_keys=True) if inputs else None
-                yield PlannedJob(job_id, group.backend, model, part.task, seed, text, inputs_json, group.key)
+                labels_json = json.dumps(labels, sort_keys=True) if labels else None
+                yield PlannedJob(
+                    job_id, group.backend, model, part.task, seed, text, inputs_json, group.key, labels_json
+                )
 
     # -- building -----------------------------------------------------------------------------------
 
@@ -109,7 +115,7 @@ class Plan:
         if spec.zip:
             blocks.append(zip_block(spec.zip, "sweep.zip"))
         if spec.file:
-            blocks.append(rows_block(read_prompt_file(self._files.find(spec.file)), "sweep.file"))
+            blocks.append(rows_block(*split_labels(read_prompt_file(self._files.find(spec.file))), "sweep.file"))
         for block in blocks:
             for key in block.keys:
                 if key not in PARAMS:
@@ -166,15 +172,19 @@ class Plan:
         if block.keys == ("seed",) and isinstance(block.columns[0], range):
             return _SeedRange(block.columns[0])
         rows: list[Row] = []
+        first_of: dict[str, int] = {}
         for i in range(len(block)):
             values = {k: normalize(k, v) for k, v in block.row(i).items()}
             values = {k: (resolved.get(k) if v is None else v) for k, v in values.items()}
             seed = values.pop("seed", None)
             pieces, _, inputs = self._encode(values)
-            rows.append((pieces, seed, inputs))
+            labels = dict(block.labels[i]) if block.labels else None
+            if block.labels:
+                _check_labels_apart(block, first_of.setdefault(canonical_json([pieces, seed]), i), i)
+            rows.append((pieces, seed, inputs, labels))
         return rows
 
-    def _encode(self, values: Mapping[str, Any]) -> Row:
+    def _encode(self, values: Mapping[str, Any]) -> tuple[list[tuple[str, str]], int | None, dict[str, str] | None]:
         """The encoded pieces of ``values``, its seed, and the paths of its input files."""
         pieces, seed, inputs = [], values.get("seed"), {}
         for key, value in values.items():
@@ -225,10 +235,22 @@ class _SeedRange:
         self.seeds = seeds
 
     def __getitem__(self, i: int) -> Row:
-        return [], self.seeds[i], None
+        return [], self.seeds[i], None, None
 
 
 _Rows = list[Row] | _SeedRange
+
+
+def _check_labels_apart(block: Block, first: int, i: int) -> None:
+    """Rows that make the same job must carry the same labels: one job (one image) cannot hold two sets."""
+    labels = block.labels or []
+    if labels[first] != labels[i]:
+        raise InvalidParameterError(
+            block.source,
+            f"rows {first + 1} and {i + 1} are the same job (same parameters and seed) but carry different labels "
+            f"({labels[first]} vs {labels[i]}); labels do not change the image, so give the rows different "
+            "parameters (a seed column, say) or the same labels",
+        )
 
 
 class _FileCache:

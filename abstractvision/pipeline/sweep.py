@@ -24,11 +24,13 @@ _FUNCTION_SYNTAX = re.compile(r"^\s*(range|choice|glob|interval|shuffle|sort|tag
 
 @dataclass(frozen=True)
 class Block:
-    """Keys whose values move together; ``columns[i]`` holds the values of ``keys[i]``."""
+    """Keys whose values move together; ``columns[i]`` holds the values of ``keys[i]``. ``labels[i]`` are
+    the labels of row ``i`` (prompt files only): carried with the job, never part of it."""
 
     keys: tuple[str, ...]
     columns: tuple[Sequence[Any], ...]
     source: str
+    labels: Sequence[Mapping[str, Any]] | None = None
 
     def __len__(self) -> int:
         return len(self.columns[0])
@@ -90,11 +92,13 @@ def zip_block(values: Mapping[str, Any], source: str) -> Block:
     return Block(tuple(columns), tuple(columns.values()), source)
 
 
-def rows_block(rows: Sequence[Mapping[str, Any]], source: str) -> Block:
-    """Rows of parameters (a prompt file); a key missing from a row is ``None`` (the default)."""
+def rows_block(
+    rows: Sequence[Mapping[str, Any]], source: str, labels: Sequence[Mapping[str, Any]] | None = None
+) -> Block:
+    """Rows of parameters (a prompt file) and their labels; a key missing from a row is ``None`` (the default)."""
     keys = tuple(dict.fromkeys(key for row in rows for key in row))
     columns = tuple([row.get(key) for row in rows] for key in keys)
-    return Block(keys, columns or ([],), source)
+    return Block(keys, columns or ([],), source, labels if labels and any(labels) else None)
 
 
 def axis_values(source: str, value: Any) -> Sequence[Any]:

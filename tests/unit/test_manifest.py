@@ -13,7 +13,7 @@ from abstractvision.pipeline.manifest import Manifest, migration
 
 def row(job_id: str, seq: int, group: str = "g") -> tuple:
     identity = json.dumps({"params": {"prompt": job_id}, "seed": seq})
-    return (job_id, "diffusers", "tiny-sd", "text_to_image", seq, identity, None, group, seq)
+    return (job_id, "diffusers", "tiny-sd", "text_to_image", seq, identity, None, group, seq, None)
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def manifest():
 
 def test_schema_and_migrations_are_recorded(manifest) -> None:
     names = [r[0] for r in manifest.conn.execute("SELECT name FROM migrations")]
-    assert names == ["0001_initial", "0002_meta"]
+    assert names == ["0001_initial", "0002_meta", "0003_labels"]
     assert manifest.migrate() == []
     columns = {r[1] for r in manifest.conn.execute("PRAGMA table_info(jobs)")}
     assert {"job_id", "status", "seed", "params", "output", "sha256", "error", "attempts", "duration_s"} <= columns
