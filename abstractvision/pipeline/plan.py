@@ -115,7 +115,8 @@ class Plan:
         if spec.zip:
             blocks.append(zip_block(spec.zip, "sweep.zip"))
         if spec.file:
-            blocks.append(rows_block(*split_labels(read_prompt_file(self._files.find(spec.file))), "sweep.file"))
+            rows, labels = split_labels(read_prompt_file(self._files.find(spec.file)))
+            blocks.append(rows_block(rows, "sweep.file", labels))
         for block in blocks:
             for key in block.keys:
                 if key not in PARAMS:

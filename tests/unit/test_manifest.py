@@ -123,3 +123,15 @@ def test_file_manifest_uses_wal_and_reads_back(tmp_path) -> None:
         reader.conn.execute("DELETE FROM jobs")
     reader.close()
     m.close()
+
+
+def test_a_new_plan_updates_labels_without_redoing_the_job(manifest) -> None:
+    labelled = (*row("a", 0)[:-1], json.dumps({"species": "fox"}))
+    manifest.add_jobs([labelled], manifest.start_plan({}))
+    manifest.mark_done("a", "outputs/a.png", "0" * 64, 1, {})
+    relabelled = (*row("a", 0)[:-1], json.dumps({"species": "vixen"}))
+    manifest.add_jobs([relabelled], manifest.start_plan({}))
+    [record] = manifest.records()
+    assert record["status"] == "done" and record["labels"] == {"species": "vixen"}
+    assert manifest.fields("done") == {"params": {"prompt": {"text"}}, "labels": {"species": {"text"}}}
+    assert manifest.count("done", {"species": "vixen"}) == 1 and manifest.count("done", {"species": "fox"}) == 0
