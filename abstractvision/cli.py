@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "abstractvision.commands.status",
     "abstractvision.commands.grid",
     "abstractvision.commands.export",
+    "abstractvision.commands.verify",
     "abstractvision.commands.sdcpp",
 )
 

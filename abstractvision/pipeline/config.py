@@ -21,11 +21,12 @@ from .jobs import canonical_json
 
 _SECRET = re.compile(r"key|token|secret|password", re.IGNORECASE)
 VERIFY_MODES = ("sha256", "exists")
+REDACTED = "<redacted>"
 
 
 def redact(options: Mapping[str, Any]) -> dict[str, Any]:
     """``options`` without secrets (API keys, tokens): they never reach the manifest, hashes or logs."""
-    return {k: ("<redacted>" if _SECRET.search(k) and v else v) for k, v in options.items()}
+    return {k: (REDACTED if _SECRET.search(k) and v else v) for k, v in options.items()}
 
 
 def redact_overrides(overrides: list[str]) -> list[str]:

@@ -93,6 +93,22 @@ def _labels(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE jobs ADD COLUMN labels TEXT")
 
 
+@migration("0004_verifications")
+def _verifications(conn: sqlite3.Connection) -> None:
+    """When and where ``abstractvision verify`` re-ran a sample of the run, and what it found."""
+    conn.execute(
+        """CREATE TABLE verifications (
+            verified_at REAL NOT NULL,
+            host TEXT NOT NULL,
+            environment TEXT NOT NULL,
+            tolerance INTEGER NOT NULL,
+            checked INTEGER NOT NULL,
+            mismatched INTEGER NOT NULL,
+            results TEXT NOT NULL
+        )"""
+    )
+
+
 class Manifest:
     """A run's ``manifest.sqlite`` (``":memory:"`` for tests)."""
 
@@ -294,6 +310,17 @@ class Manifest:
                 (str(error) or repr(error), type(error).__name__, attempts, time.time(), duration_s, job_id),
             )
 
+    def record_verification(self, host: str, environment: Mapping[str, Any], tolerance: int,
+                            results: list[dict[str, Any]]) -> None:  # fmt: skip
+        """Record a ``verify``: where it ran (machine, library versions, threads) and each job's result."""
+        mismatched = sum(1 for result in results if not result["ok"])
+        with self.atomic():
+            self.conn.execute(
+                "INSERT INTO verifications VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), host, json.dumps(environment, sort_keys=True), tolerance, len(results), mismatched,
+                 json.dumps(results, sort_keys=True)),
+            )  # fmt: skip
+
     # -- reading --------------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
@@ -331,6 +358,23 @@ class Manifest:
             record["inputs"] = json.loads(record["inputs"]) if record["inputs"] else {}
             record["labels"] = json.loads(record["labels"]) if record.get("labels") else {}
             yield record
+
+    def sample(self, n: int, status: str = "done") -> list[dict[str, Any]]:
+        """``n`` jobs of ``status``, those with the smallest ids: ids are hashes, so this is a uniform sample
+        that is the same every time and needs no list of all jobs in memory."""
+        rows = self.conn.execute("SELECT job_id FROM jobs WHERE status = ? ORDER BY job_id LIMIT ?", (status, n))
+        ids = [row[0] for row in rows]
+        return [record for job_id in ids for record in self.records(status, {"job_id": job_id})]
+
+    def groups(self) -> dict[str, dict[str, Any]]:
+        """The recorded backend groups by key: backend, model name and options (secrets redacted)."""
+        rows = self.conn.execute("SELECT group_key, backend, model, options FROM groups")
+        return {r[0]: {"backend": r[1], "model": r[2], "options": json.loads(r[3] or "{}")} for r in rows}
+
+    def plan_configs(self) -> Iterator[dict[str, Any]]:
+        """The recorded config of every plan, newest first."""
+        for (config,) in self.conn.execute("SELECT config FROM plans ORDER BY plan DESC"):
+            yield json.loads(config)
 
     def count(self, status: str | None = None, where: Mapping[str, Any] | None = None) -> int:
         """How many jobs ``records(status, where)`` yields."""

@@ -154,15 +154,9 @@ class Plan:
         """The group of ``combination`` (options validated, files fingerprinted, task support checked once)."""
         spec, kind = combination.model, combination.backend
         options = dict(combination.backend_options)
-        described = {"backend": kind, "model": dataclasses.asdict(spec), "options": redact(options)}
-        key = hashlib.sha256(canonical_json(described).encode()).hexdigest()[:12]
+        key = group_key(kind, spec, options)
         if key not in self.groups:
-            config_cls, _ = backend_entry(kind).classes()
-            identity_options, placement_options = split_options(config_cls, options)
-            config = build_config(kind, options, spec)
-            self.groups[key] = GroupDescription(
-                key, kind, spec, identity_options, placement_options, config.job_identity(spec)
-            )
+            self.groups[key] = describe_group(key, kind, spec, options)
         backend = create_backend(kind, spec, options)
         if not backend.get_capabilities().supports(task):
             raise backend.unsupported(task)
@@ -216,6 +210,20 @@ class Plan:
         seed = params.pop("seed", None)
         files = {k: self._files.data(params[k]) for k in FILE_PARAMS if k in params}
         check_request(task, get_task(task).build_request(params, seed, files), spec)
+
+
+def group_key(backend: str, spec: ModelSpec, options: Mapping[str, Any]) -> str:
+    """The key of the group of jobs that share one backend: a hash of its backend, model and options."""
+    described = {"backend": backend, "model": dataclasses.asdict(spec), "options": redact(options)}
+    return hashlib.sha256(canonical_json(described).encode()).hexdigest()[:12]
+
+
+def describe_group(key: str, backend: str, spec: ModelSpec, options: Mapping[str, Any]) -> GroupDescription:
+    """The group's description: its options validated and split by role, its job identity computed."""
+    config_cls, _ = backend_entry(backend).classes()
+    identity_options, placement_options = split_options(config_cls, options)
+    config = build_config(backend, options, spec)
+    return GroupDescription(key, backend, spec, identity_options, placement_options, config.job_identity(spec))
 
 
 class _Part:

@@ -25,7 +25,7 @@ def manifest():
 
 def test_schema_and_migrations_are_recorded(manifest) -> None:
     names = [r[0] for r in manifest.conn.execute("SELECT name FROM migrations")]
-    assert names == ["0001_initial", "0002_meta", "0003_labels"]
+    assert names == ["0001_initial", "0002_meta", "0003_labels", "0004_verifications"]
     assert manifest.migrate() == []
     columns = {r[1] for r in manifest.conn.execute("PRAGMA table_info(jobs)")}
     assert {"job_id", "status", "seed", "params", "output", "sha256", "error", "attempts", "duration_s"} <= columns
