@@ -64,6 +64,10 @@ class Plan:
         """Number of jobs before identical ones collapse (an upper bound of the distinct count)."""
         return sum(len(part.sweep) for part in self._parts)
 
+    def grid_size(self) -> int:
+        """Number of combinations of the whole sweeps, before any ``sweep.sample``."""
+        return sum(part.sweep.grid_size() for part in self._parts)
+
     def tasks(self, group_key: str) -> set[str]:
         return {part.task for part in self._parts if part.group.key == group_key}
 
@@ -96,6 +100,8 @@ class Plan:
         spec, task = combination.model, combination.task
         self._check_model_fits(combination)
         sweep = make_sweep(self._blocks(combination))
+        if combination.sweep.sample is not None:
+            sweep = sweep.sample(combination.sweep.sample, combination.sweep.sample_seed)
         swept = set(sweep.keys())
         base = {k: normalize(k, v) for k, v in combination.params.items()}
         check_used_by(task, {k: v for k, v in base.items() if k not in swept})

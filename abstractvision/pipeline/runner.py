@@ -91,6 +91,10 @@ class Runner:
             f"{len(plan.groups)} backend group(s); run dir {run_dir}; nothing written, no model loaded",
             file=self.out,
         )
+        if plan.grid_size() != plan.size():
+            print(
+                f"  sampled {plan.size()} of the grid's {plan.grid_size()} combinations (sweep.sample)", file=self.out
+            )
         for job in sample:
             identity = json.loads(job.identity)
             params = json.dumps(identity["params"], ensure_ascii=False, sort_keys=True)
