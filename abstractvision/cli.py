@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = (
     "abstractvision.commands.grid",
     "abstractvision.commands.export",
     "abstractvision.commands.verify",
+    "abstractvision.commands.gallery",
     "abstractvision.commands.sdcpp",
 )
 

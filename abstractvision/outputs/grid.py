@@ -19,6 +19,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import InvalidParameterError
+from ..media.images import square_thumbnail
 
 BACKGROUND = (255, 255, 255)
 MISSING = (225, 225, 225)
@@ -243,11 +244,4 @@ def _hashable(value: Any) -> Any:
 
 def _thumbnail(path: Path, size: int) -> Image.Image:
     with Image.open(path) as image:
-        image = image.convert("RGB")
-        scale = size / max(image.size)
-        # Tiny images are enlarged without smoothing so that their pixels stay visible.
-        resample = Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS
-        fitted = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), resample)
-    canvas = Image.new("RGB", (size, size), BACKGROUND)
-    canvas.paste(fitted, ((size - fitted.width) // 2, (size - fitted.height) // 2))
-    return canvas
+        return square_thumbnail(image, size, BACKGROUND)

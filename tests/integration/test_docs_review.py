@@ -53,5 +53,6 @@ def test_review_doc(tmp_path: Path) -> None:
     outputs = run_commands("review.md", tmp_path)
     assert "12 images on 2 sheet(s) (x=prompt, y=guidance_scale; a sheet per seed)" in outputs[1]
     assert "3 of 3 jobs reproduced" in outputs[2]
+    assert "(12 items)" in outputs[3]
     with Image.open(tmp_path / "runs/review/grid-1.png") as made, Image.open(ROOT / "docs/img/grid.png") as shown:
         assert made.size == shown.size  # the picture in the docs is this command's

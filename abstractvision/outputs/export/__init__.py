@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from tqdm.auto import tqdm
 
 from ...errors import InvalidParameterError, RunError
 from ...pipeline.run_dir import RunDir
+from ..files import staged_folder
 from .base import FormatWriter
 from .captions import CaptionsWriter
 from .imagefolder import ImageFolderWriter
@@ -35,7 +34,7 @@ FORMATS: dict[str, type[FormatWriter]] = {
     "captions": CaptionsWriter,
 }
 
-__all__ = ["FORMATS", "ExportSummary", "export_run", "parse_where"]
+__all__ = ["FORMATS", "ExportSummary", "Selection", "export_run", "parse_where", "read_checked"]
 
 
 @dataclass(frozen=True)
@@ -64,30 +63,14 @@ def export_run(
     if shard_size < 1:
         raise InvalidParameterError("--shard-size", f"must be an integer >= 1, got {shard_size!r}")
     run, target = RunDir(run_dir), Path(out)
-    _check_target(target, overwrite)
     manifest = run.open_readonly()
     try:
         selection = Selection(manifest, run.path, status, where or {})
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-        try:
+        with staged_folder(target, overwrite) as staging:
             files, left_out = _write(selection, FORMATS[format](staging, selection.columns(), shard_size), progress)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
     finally:
         manifest.close()
     return ExportSummary(target, selection.jobs, files, left_out)
-
-
-def _check_target(target: Path, overwrite: bool) -> None:
-    if target.exists() and not target.is_dir():
-        raise InvalidParameterError("--out", f"{str(target)!r} is a file; name a folder")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise InvalidParameterError("--out", f"{str(target)!r} is not empty; pick another folder or pass --overwrite")
 
 
 def _write(selection: Selection, writer: FormatWriter, progress: bool) -> tuple[int, int]:
@@ -99,13 +82,14 @@ def _write(selection: Selection, writer: FormatWriter, progress: bool) -> tuple[
             if writer.images_only and not sample.is_image:
                 left_out += 1
                 continue
-            writer.add(sample, _read(sample))
+            writer.add(sample, read_checked(sample))
             files += 1
         writer.close()
     return files, left_out
 
 
-def _read(sample: Sample) -> bytes:
+def read_checked(sample: Sample) -> bytes:
+    """The sample's file, refused if it is gone or differs from the SHA-256 the run recorded."""
     try:
         data = sample.path.read_bytes()
     except OSError as exc:
