@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from . import add_where
+
 FORMAT_NAMES = ("imagefolder", "parquet", "webdataset", "captions")
 
 
@@ -19,10 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", required=True, choices=FORMAT_NAMES, help="the dataset layout")
     parser.add_argument("--out", required=True, type=Path, help="the folder to write (must be new or empty)")
     parser.add_argument("--status", default="done", help="export jobs with this status (default: done)")
-    parser.add_argument(
-        "--where", action="append", default=[], metavar="KEY=VALUE", help="keep jobs whose field equals VALUE "
-        "(a parameter, a label, seed, model, task; repeatable: all must hold)"
-    )  # fmt: skip
+    add_where(parser)
     parser.add_argument("--shard-size", type=int, default=1000, help="samples per parquet/tar file (default: 1000)")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from . import add_where
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -15,9 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("run_dir", type=Path, help="the run folder (holds manifest.sqlite)")
     parser.add_argument("--out", type=Path, default=None, help="the gallery folder (default: RUN_DIR/gallery)")
-    parser.add_argument(
-        "--where", action="append", default=[], metavar="KEY=VALUE", help="only jobs whose field equals VALUE"
-    )
+    add_where(parser)
     parser.add_argument("--thumb-size", type=int, default=160, help="thumbnail pixels (default: 160)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=gallery)

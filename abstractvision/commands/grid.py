@@ -6,6 +6,8 @@ import argparse
 import io
 from pathlib import Path
 
+from . import add_where
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -19,9 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--x", metavar="KEY", help="the axis across (default: seed, if it varies)")
     parser.add_argument("--y", metavar="KEY", help="the axis down (default: the next varying axis)")
     parser.add_argument("--z", metavar="KEY", help="one sheet per value of this axis")
-    parser.add_argument(
-        "--where", action="append", default=[], metavar="KEY=VALUE", help="only jobs whose field equals VALUE"
-    )
+    add_where(parser)
     parser.add_argument("--cell-size", type=int, default=192, help="pixels per image (default: 192)")
     parser.add_argument("--max-cols", type=int, default=10, help="cells across before the x axis wraps (default: 10)")
     parser.add_argument("--max-rows", type=int, default=10, help="grid rows per sheet before paging (default: 10)")
