@@ -32,14 +32,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def grid(args: argparse.Namespace) -> int:
-    from ..outputs.export import parse_where
+    from ..outputs.export import Selection, parse_where
     from ..outputs.files import write_atomic
     from ..outputs.grid import cells_from_records, choose_layout, contact_sheets
     from ..pipeline.run_dir import RunDir
 
     manifest = RunDir(args.run_dir).open_readonly()
     try:
-        cells = cells_from_records(manifest.records("done", parse_where(args.where)), args.run_dir)
+        selection = Selection(manifest, args.run_dir, "done", parse_where(args.where))  # unknown keys named
+        cells = cells_from_records(manifest.records("done", selection.where), args.run_dir)
     finally:
         manifest.close()
     layout = choose_layout(cells, args.x, args.y, args.z)

@@ -43,6 +43,8 @@ def test_grid_of_a_real_sweep(tmp_path, capsys):
 
     assert main(["grid", str(run_dir), "--where", "seed=1", "--out", str(tmp_path / "one.png")]) == 0
     assert "4 images on 1 sheet(s)" in capsys.readouterr().out and (tmp_path / "one.png").is_file()
+    assert main(["grid", str(run_dir), "--where", "cfg=7"]) == 2
+    assert "`--where`: 'cfg' is not a field of this run; its fields are" in capsys.readouterr().err
     assert main(["grid", str(run_dir), "--x", "steps"]) == 2
     assert "'steps' does not vary in this run; varying axes are ['seed', 'guidance_scale', 'prompt']" in (
         capsys.readouterr().err
