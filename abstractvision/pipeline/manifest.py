@@ -119,7 +119,7 @@ class Manifest:
                 self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
             else:
                 self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                self._check_identity_version()  # before anything writes, the journal mode included
+                self.check_identity_version()  # before anything writes, the journal mode included
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute("PRAGMA busy_timeout=5000")
@@ -162,7 +162,7 @@ class Manifest:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'identity_version'").fetchone()
         return int(row[0]) if row else IDENTITY_VERSION
 
-    def _check_identity_version(self) -> None:
+    def check_identity_version(self) -> None:
         """Refuse, before writing anything, a run whose job ids were made under another identity layout:
         its jobs would all look new (and be redone), or worse, its old images be handed back as current."""
         version = self.identity_version()
@@ -323,11 +323,17 @@ class Manifest:
 
     # -- reading --------------------------------------------------------------------------------------
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, plan: int | None = None) -> dict[str, int]:
+        """Jobs by status (of ``plan``, or of any plan), plus ``total``."""
+        where, args = ("WHERE plan = ?", (plan,)) if plan is not None else ("", ())
         counts = dict.fromkeys(STATUSES, 0)
-        for status, count in self.conn.execute("SELECT status, count(*) FROM jobs GROUP BY status"):
+        for status, count in self.conn.execute(f"SELECT status, count(*) FROM jobs {where} GROUP BY status", args):
             counts[status] = count
         return {"total": sum(counts.values()), **counts}
+
+    def latest_plan(self) -> int | None:
+        """The plan of the last command run here (its jobs are the ones that command asked for)."""
+        return self.conn.execute("SELECT max(plan) FROM plans").fetchone()[0]
 
     def failures(self, limit: int = 20, plan: int | None = None) -> list[dict[str, Any]]:
         """Failed jobs (of ``plan``, or of any plan) with their last error."""
@@ -348,10 +354,12 @@ class Manifest:
             "mean_job_s": mean,
         }
 
-    def records(self, status: str | None = None, where: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Jobs in plan order as dicts, ``params``, ``inputs`` and ``labels`` decoded; only ``status`` ones
-        if given, and only those whose fields (see ``fields()``) equal ``where``'s values. Streamed."""
-        sql, args = _selection(status, where, self._labels())
+    def records(
+        self, status: str | None = None, where: Mapping[str, Any] | None = None, plan: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Jobs in plan order as dicts, ``params``, ``inputs`` and ``labels`` decoded; only ``status`` ones (of
+        ``plan``) if given, and only those whose fields (see ``fields()``) equal ``where``'s values. Streamed."""
+        sql, args = _selection(status, where, self._labels(), plan)
         for row in self.conn.execute(f"SELECT * FROM jobs {sql} ORDER BY plan, seq", args):
             record = dict(row)
             record["params"] = json.loads(record["params"])
@@ -410,10 +418,15 @@ class Manifest:
 JOB_FIELDS = ("job_id", "backend", "model", "task", "seed")
 
 
-def _selection(status: str | None, where: Mapping[str, Any] | None, labels: str) -> tuple[str, tuple[Any, ...]]:
+def _selection(
+    status: str | None, where: Mapping[str, Any] | None, labels: str, plan: int | None = None
+) -> tuple[str, tuple[Any, ...]]:
     """A ``WHERE`` clause for a status and field equalities (a job column, else a parameter, else a label;
     the planner refuses a label named like a parameter)."""
     clauses, args = (["jobs.status = ?"], [status]) if status else ([], [])
+    if plan is not None:
+        clauses.append("jobs.plan = ?")
+        args.append(plan)
     for key, value in (where or {}).items():
         if key in JOB_FIELDS:
             clauses.append(f"jobs.{key} = ?")

@@ -8,7 +8,6 @@ imports torch; backends do, when they load.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -24,6 +23,7 @@ from .config import RunConfig, redact_overrides
 from .executors import make_executor
 from .manifest import Manifest
 from .plan import Plan
+from .preview import RunPlan
 from .run_dir import RunDir
 from .worker import GroupDescription, JobFailed, JobSpec, Worker
 
@@ -81,27 +81,10 @@ class Runner:
     # -- steps --------------------------------------------------------------------------------------------
 
     def _dry_run(self, plan: Plan, run_dir: Path) -> RunSummary:
-        sample, distinct = [], set()
-        for job in plan.jobs():
-            distinct.add(job.job_id)
-            if len(sample) < self.settings.sample:
-                sample.append(job)
-        print(
-            f"dry run: {len(distinct)} jobs ({plan.size() - len(distinct)} duplicates collapsed) in "
-            f"{len(plan.groups)} backend group(s); run dir {run_dir}; nothing written, no model loaded",
-            file=self.out,
-        )
-        if plan.grid_size() != plan.size():
-            print(
-                f"  sampled {plan.size()} of the grid's {plan.grid_size()} combinations (sweep.sample)", file=self.out
-            )
-        for job in sample:
-            identity = json.loads(job.identity)
-            params = json.dumps(identity["params"], ensure_ascii=False, sort_keys=True)
-            print(f"  {job.job_id}  {job.model}  {job.task}  seed={job.seed}  {params}", file=self.out)
-        if len(distinct) > len(sample):
-            print(f"  ... and {len(distinct) - len(sample)} more", file=self.out)
-        return RunSummary(run_dir, jobs=len(distinct))
+        preview = RunPlan.of(plan, run_dir, self.settings.sample)
+        print(f"dry run: {preview.describe()}", file=self.out)
+        print("nothing written, no model loaded", file=self.out)
+        return RunSummary(run_dir, jobs=preview.jobs)
 
     def _run(self, plan: Plan, run_dir: Path, manifest: Manifest) -> RunSummary:
         start = time.perf_counter()
@@ -225,6 +208,6 @@ class _NoBar:
 def _progress(total: int, enabled: bool) -> Any:
     if not enabled or total == 0:
         return _NoBar()
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a widget in notebooks, a text bar elsewhere
 
     return tqdm(total=total, unit="job", desc="jobs", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
