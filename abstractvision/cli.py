@@ -22,6 +22,9 @@ SUBCOMMAND_MODULES = (
     "abstractvision.commands.run",
     "abstractvision.commands.status",
     "abstractvision.commands.grid",
+    "abstractvision.commands.export",
+    "abstractvision.commands.verify",
+    "abstractvision.commands.gallery",
     "abstractvision.commands.sdcpp",
 )
 

@@ -34,3 +34,15 @@ def decode_image(field: str, data: Any, mode: str | None = None) -> Image.Image:
 def resized(image: Image.Image, width: int, height: int) -> Image.Image:
     """``image`` at ``width`` x ``height`` (unchanged when it already is)."""
     return image if image.size == (width, height) else image.resize((width, height))
+
+
+def square_thumbnail(image: Image.Image, size: int, background: tuple[int, int, int]) -> Image.Image:
+    """``image`` fitted into a ``size`` square on ``background`` (grids, galleries). Small images are
+    enlarged without smoothing, so that their pixels stay visible."""
+    image = image.convert("RGB")
+    scale = size / max(image.size)
+    resample = Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS
+    fitted = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), resample)
+    canvas = Image.new("RGB", (size, size), background)
+    canvas.paste(fitted, ((size - fitted.width) // 2, (size - fitted.height) // 2))
+    return canvas

@@ -1,12 +1,16 @@
-"""Contact sheets: a sweep's images laid out on the axes that vary, labelled, in one picture.
+"""Contact sheets (XYZ plots): a sweep's images on labelled grids, from manifest records alone.
 
-Works on manifest records (``Manifest.records("done")``), so it needs no model and no config: the axes
-are found from the jobs themselves. Columns default to ``seed`` when seeds vary; rows are every other
-varying axis combined.
+One axis across (``x``), one down (``y``) and one sheet per value of ``z``. Every image appears: a
+varying axis that is not placed, and that the placed ones do not already decide (a prompt file's
+labels follow its prompts), also makes sheets, one per value, and each sheet's title says which. Axis
+values keep the order the sweep made them in (the manifest's plan order), never alphabetical. An axis
+longer than ``max_cols`` wraps into bands; a sheet holds at most ``max_rows`` grid rows, and the rest
+go on further sheets. A job with no image (failed, missing) is a grey cell marked "missing".
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +19,15 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import InvalidParameterError
+from ..media.images import square_thumbnail
 
 BACKGROUND = (255, 255, 255)
 MISSING = (225, 225, 225)
 TEXT = (20, 20, 20)
-LABEL_CHARS = 48
+LINE = 14
+GAP = 4
+LABEL_LINES = 3
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 @dataclass(frozen=True)
@@ -30,11 +38,33 @@ class GridCell:
     values: Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Which axis goes across, down and onto sheets; ``pages`` are the unplaced axes that still vary."""
+
+    x: str | None
+    y: str | None
+    z: str | None
+    pages: tuple[str, ...]
+
+    def sheet_axes(self) -> list[str]:
+        return [axis for axis in (self.z, *self.pages) if axis]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One picture, the axis values it shows (its title) and how many images it holds."""
+
+    image: Image.Image
+    title: str
+    images: int
+
+
 def cells_from_records(records: Iterable[Mapping[str, Any]], run_dir: Path) -> list[GridCell]:
-    """Image outputs of manifest records, with their model, seed, task and parameters as axis values."""
+    """Image outputs of manifest records (in plan order), with model, seed, task and parameters as values."""
     cells = []
     for record in records:
-        if not record.get("output") or not str(record["output"]).lower().endswith((".png", ".jpg", ".webp")):
+        if not record.get("output") or not str(record["output"]).lower().endswith(IMAGE_SUFFIXES):
             continue
         job = record["params"]
         values = {"model": job.get("model"), "task": job.get("task"), "seed": job.get("seed"), **job.get("params", {})}
@@ -42,108 +72,176 @@ def cells_from_records(records: Iterable[Mapping[str, Any]], run_dir: Path) -> l
     return cells
 
 
+def axis_values(cells: Sequence[GridCell], axis: str | None) -> list[Any]:
+    """The distinct values of ``axis`` in first-seen (sweep) order; ``[None]`` for no axis."""
+    if axis is None:
+        return [None]
+    return list(dict.fromkeys(_hashable(cell.values.get(axis)) for cell in cells))
+
+
 def varying_axes(cells: Sequence[GridCell]) -> list[str]:
     """Keys whose value differs between cells, in first-seen order."""
     keys: dict[str, None] = {}
     for cell in cells:
         keys.update(dict.fromkeys(cell.values))
-    return [k for k in keys if len({_label(cell.values.get(k)) for cell in cells}) > 1]
+    return [key for key in keys if len(axis_values(cells, key)) > 1]
 
 
-def choose_layout(cells: Sequence[GridCell], rows: Sequence[str] = (), cols: Sequence[str] = ()) -> tuple[list, list]:
-    """Row and column axes: those asked for, else seeds across and every other varying axis down."""
+def choose_layout(
+    cells: Sequence[GridCell], x: str | None = None, y: str | None = None, z: str | None = None
+) -> Layout:
+    """The axes asked for (each must vary), else seeds across and the next varying axis down."""
     axes = varying_axes(cells)
-    for name, chosen in (("--rows", rows), ("--cols", cols)):
-        unknown = [k for k in chosen if k not in axes]
-        if unknown:
-            raise InvalidParameterError(name, f"{unknown} do not vary in this run; varying axes are {axes}")
-    if not cols:
-        cols = ["seed"] if "seed" in axes and "seed" not in rows else [k for k in axes if k not in rows][:1]
-    if not rows:
-        rows = [k for k in axes if k not in cols]
-    return list(rows), list(cols)
+    asked = {"--x": x, "--y": y, "--z": z}
+    for flag, axis in asked.items():
+        if axis is not None and axis not in axes:
+            raise InvalidParameterError(flag, f"{axis!r} does not vary in this run; varying axes are {axes}")
+    placed = [axis for axis in asked.values() if axis]
+    if len(set(placed)) < len(placed):
+        raise InvalidParameterError("--x/--y/--z", f"each axis can be placed once, got {placed}")
+    free = [axis for axis in axes if axis not in placed]
+    if x is None and free:
+        x = "seed" if "seed" in free else free[0]
+        free.remove(x)
+    if y is None and free:
+        y = free.pop(0)
+    placed = [axis for axis in (x, y, z) if axis]
+    return Layout(x, y, z, tuple(axis for axis in free if not _decided_by(cells, axis, placed)))
 
 
-def contact_sheet(
-    cells: Sequence[GridCell], rows: Sequence[str] = (), cols: Sequence[str] = (), cell_size: int = 192
-) -> Image.Image:
-    """One labelled picture of ``cells`` on a ``rows`` x ``cols`` grid (empty grey where a job is missing)."""
+def contact_sheets(
+    cells: Sequence[GridCell],
+    layout: Layout,
+    *,
+    cell_size: int = 192,
+    max_cols: int = 10,
+    max_rows: int = 10,
+) -> list[Sheet]:
+    """The sheets of ``cells`` on ``layout``: one per value of its sheet axes, each split to fit."""
     if not cells:
         raise InvalidParameterError("run_dir", "has no finished image jobs to put in a grid")
-    rows, cols = choose_layout(cells, rows, cols)
-    row_keys = _ordered({_key(cell, rows) for cell in cells})
-    col_keys = _ordered({_key(cell, cols) for cell in cells})
-    by_position = {(_key(cell, rows), _key(cell, cols)): cell for cell in cells}
+    for name, value in (("--cell-size", cell_size), ("--max-cols", max_cols), ("--max-rows", max_rows)):
+        if value < 1:
+            raise InvalidParameterError(name, f"must be an integer >= 1, got {value!r}")
+    xs, ys = axis_values(cells, layout.x), axis_values(cells, layout.y)
+    sheet_axes = layout.sheet_axes()
+    sheets = []
+    for page in itertools.product(*(axis_values(cells, axis) for axis in sheet_axes)):
+        on_page = [cell for cell in cells if _values(cell, sheet_axes) == page]
+        if not on_page:
+            continue
+        title = ", ".join(f"{axis}={value}" for axis, value in zip(sheet_axes, page, strict=True))
+        by_position = {(_hashable(c.values.get(layout.x)), _hashable(c.values.get(layout.y))): c for c in on_page}
+        bands = [(xc, yc) for yc in _chunks(ys, max_rows) for xc in _chunks(xs, max_cols)]
+        groups = _pack(bands, max_rows)
+        for part, group in enumerate(groups):
+            part_title = title if len(groups) == 1 else f"{title} (part {part + 1} of {len(groups)})".lstrip()
+            drawing = _Drawing(layout, cell_size)
+            image = drawing.draw(part_title, group, by_position)
+            shown = sum(1 for xc, yc in group for xv in xc for yv in yc if (xv, yv) in by_position)
+            sheets.append(Sheet(image, part_title, shown))
+    return sheets
 
-    font = ImageFont.load_default()
-    line = 14
-    header = line * max(1, len(cols)) + 8
-    margin = max((_text_width(font, _caption(rows, key)) for key in row_keys), default=0) + 12
-    sheet = Image.new(
-        "RGB", (margin + len(col_keys) * (cell_size + 4), header + len(row_keys) * (cell_size + 4)), BACKGROUND
-    )
-    draw = ImageDraw.Draw(sheet)
-    for c, col_key in enumerate(col_keys):
-        for i, text in enumerate(_caption_lines(cols, col_key)):
-            draw.text((margin + c * (cell_size + 4), 4 + i * line), text, fill=TEXT, font=font)
-    for r, row_key in enumerate(row_keys):
-        top = header + r * (cell_size + 4)
-        for i, text in enumerate(_caption_lines(rows, row_key)):
-            draw.text((4, top + 4 + i * line), text, fill=TEXT, font=font)
-        for c, col_key in enumerate(col_keys):
-            left = margin + c * (cell_size + 4)
-            cell = by_position.get((row_key, col_key))
-            sheet.paste(_thumbnail(cell.path, cell_size) if cell else Image.new("RGB", (cell_size,) * 2, MISSING),
-                        (left, top))  # fmt: skip
-    return sheet
+
+class _Drawing:
+    """One sheet's geometry and text: a title, then bands (a header of x labels over rows of cells)."""
+
+    def __init__(self, layout: Layout, cell_size: int) -> None:
+        self.layout, self.cell = layout, cell_size
+        self.font = ImageFont.load_default()
+
+    def draw(self, title: str, bands: Sequence[tuple[list, list]], cells: Mapping[tuple, GridCell]) -> Image.Image:
+        step = self.cell + GAP
+        x_labels = [[self._wrap(self._label(self.layout.x, v), self.cell) for v in xc] for xc, _ in bands]
+        header = max((len(lines) for labels in x_labels for lines in labels), default=0) * LINE + GAP
+        y_labels = {v: self._wrap(self._label(self.layout.y, v), 2 * self.cell) for _, yc in bands for v in yc}
+        margin = max((self._width(line) for lines in y_labels.values() for line in lines), default=0) + 3 * GAP
+        top = (LINE + 2 * GAP) if title else GAP
+        width = margin + max(len(xc) for xc, _ in bands) * step
+        height = top + sum(header + len(yc) * step for _, yc in bands)
+        sheet = Image.new("RGB", (max(width, self._width(title) + 2 * GAP), height), BACKGROUND)
+        draw = ImageDraw.Draw(sheet)
+        draw.text((GAP, GAP), title, fill=TEXT, font=self.font)
+        for (xc, yc), labels in zip(bands, x_labels, strict=True):
+            for c, lines in enumerate(labels):
+                self._lines(draw, lines, margin + c * step, top)
+            top += header
+            for yv in yc:
+                self._lines(draw, y_labels[yv], GAP, top + GAP)
+                for c, xv in enumerate(xc):
+                    cell = cells.get((xv, yv))
+                    sheet.paste(_thumbnail(cell.path, self.cell) if cell else self._missing(), (margin + c * step, top))
+                top += step
+        return sheet
+
+    def _missing(self) -> Image.Image:
+        tile = Image.new("RGB", (self.cell, self.cell), MISSING)
+        ImageDraw.Draw(tile).text((GAP, GAP), "missing", fill=TEXT, font=self.font)
+        return tile
+
+    def _label(self, axis: str | None, value: Any) -> str:
+        return "" if axis is None else f"{axis}={value}"
+
+    def _wrap(self, text: str, width: int) -> list[str]:
+        """``text`` broken into lines that fit ``width`` pixels, at most ``LABEL_LINES`` (the last one cut)."""
+        lines, line = [], ""
+        for word in text.split(" "):
+            candidate = f"{line} {word}".strip()
+            if self._width(candidate) <= width or not line:
+                line = candidate
+            else:
+                lines.append(line)
+                line = word
+        lines.append(line)
+        lines = [self._fit(part, width) for part in lines]
+        return lines if len(lines) <= LABEL_LINES else [*lines[: LABEL_LINES - 1], self._fit(lines[-1] + "…", width)]
+
+    def _fit(self, text: str, width: int) -> str:
+        while len(text) > 1 and self._width(text) > width:
+            text = text[:-2] + "…"
+        return text
+
+    def _lines(self, draw: ImageDraw.ImageDraw, lines: Sequence[str], left: int, top: int) -> None:
+        for i, text in enumerate(lines):
+            draw.text((left, top + i * LINE), text, fill=TEXT, font=self.font)
+
+    def _width(self, text: str) -> int:
+        left, _, right, _ = self.font.getbbox(text)
+        return int(right - left)
+
+
+def _decided_by(cells: Sequence[GridCell], axis: str, placed: Sequence[str]) -> bool:
+    """Whether the placed axes' values fix ``axis``'s value (then it needs no sheets of its own)."""
+    seen: dict[tuple, Any] = {}
+    for cell in cells:
+        value = seen.setdefault(_values(cell, placed), _hashable(cell.values.get(axis)))
+        if value != _hashable(cell.values.get(axis)):
+            return False
+    return True
+
+
+def _pack(bands: list[tuple[list, list]], max_rows: int) -> list[list[tuple[list, list]]]:
+    """Bands grouped into sheets of at most ``max_rows`` grid rows."""
+    sheets: list[list[tuple[list, list]]] = [[]]
+    for band in bands:
+        if sheets[-1] and sum(len(yc) for _, yc in sheets[-1]) + len(band[1]) > max_rows:
+            sheets.append([])
+        sheets[-1].append(band)
+    return sheets
+
+
+def _chunks(values: list[Any], size: int) -> list[list[Any]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _values(cell: GridCell, axes: Sequence[str]) -> tuple:
+    return tuple(_hashable(cell.values.get(axis)) for axis in axes)
+
+
+def _hashable(value: Any) -> Any:
+    return repr(value) if isinstance(value, (list, dict)) else value
 
 
 def _thumbnail(path: Path, size: int) -> Image.Image:
     with Image.open(path) as image:
-        image = image.convert("RGB")
-        scale = size / max(image.size)
-        # Tiny images are enlarged without smoothing so that their pixels stay visible.
-        resample = Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS
-        fitted = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), resample)
-    canvas = Image.new("RGB", (size, size), BACKGROUND)
-    canvas.paste(fitted, ((size - fitted.width) // 2, (size - fitted.height) // 2))
-    return canvas
-
-
-def _key(cell: GridCell, axes: Sequence[str]) -> tuple[str, ...]:
-    return tuple(_label(cell.values.get(axis)) for axis in axes)
-
-
-def _label(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
-
-
-def _ordered(keys: set[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    """Numbers in numeric order, text alphabetically."""
-
-    def sort_key(key: tuple[str, ...]) -> tuple:
-        return tuple((0, float(part), "") if _is_number(part) else (1, 0.0, part) for part in key)
-
-    return sorted(keys, key=sort_key)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _caption_lines(axes: Sequence[str], key: tuple[str, ...]) -> list[str]:
-    return [f"{axis}={value}" for axis, value in zip(axes, key, strict=True)] or [""]
-
-
-def _caption(axes: Sequence[str], key: tuple[str, ...]) -> str:
-    return max(_caption_lines(axes, key), key=len)
-
-
-def _text_width(font: Any, text: str) -> int:
-    left, _, right, _ = font.getbbox(text)
-    return int(right - left)
+        return square_thumbnail(image, size, BACKGROUND)

@@ -23,7 +23,7 @@ from ..media.png import PARAMETERS_KEY, RECORD_KEY, a1111_parameters, determinis
 from ..media.png_chunks import set_png_text
 from ..types import GeneratedAsset
 from .files import write_atomic
-from .grid import GridCell, contact_sheet
+from .grid import GridCell, Layout, contact_sheets
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ def _write_view_sheet(
 ) -> dict[str, Any]:
     """The contact sheet of a view set (one labelled column per view) as ``<job_id>.png``; its file entry."""
     cells = [GridCell(run_dir / f["path"], {"view": f["view"]}) for f in views]
-    sheet = contact_sheet(cells, cols=["view"] if len(cells) > 1 else ())
+    layout = Layout(x="view" if len(cells) > 1 else None, y=None, z=None, pages=())
+    sheet = contact_sheets(cells, layout, max_cols=len(cells))[0].image  # one row, in the order asked
     record = {"job_id": job_id, "job": dict(identity), "views": [f["view"] for f in views]}
     data = encode_png(sheet, record)
     path = write_atomic(folder / f"{job_id}.png", data)

@@ -30,6 +30,8 @@ from .params import PARAMS
 from .sweep import _parser, sweep_values
 
 GROUPS = ("backend", "model", "task", "sweep", "run", "experiment")
+SWEEP_SETTINGS = ("file", "sample", "sample_seed")
+"""Sweep keys that are settings, not axes."""
 _UNSWEEPABLE_GROUPS = ("run",)
 
 
@@ -153,14 +155,16 @@ def _group_values(key: str, override: Any, config_dirs: Sequence[Path]) -> list[
 def _sweep_slot(key: str) -> str:
     """``sweep.grid.seed``/``sweep.seed`` -> ``grid.seed``; ``sweep.zip.prompt`` -> ``zip.prompt``; ``sweep.file``."""
     parts = key.split(".")
-    if parts == ["sweep", "file"]:
-        return "file"
+    if len(parts) == 2 and parts[1] in SWEEP_SETTINGS:
+        return parts[1]
     if len(parts) == 3 and parts[1] in ("grid", "zip") and parts[2] in PARAMS:
         return f"{parts[1]}.{parts[2]}"
     if len(parts) == 2 and parts[1] in PARAMS:
         return f"grid.{parts[1]}"
     raise InvalidParameterError(
-        key, f"unknown sweep key; use sweep.grid.<param>, sweep.zip.<param> or sweep.file (params: {list(PARAMS)})"
+        key,
+        "unknown sweep key; use sweep.grid.<param>, sweep.zip.<param>, sweep.file, sweep.sample or "
+        f"sweep.sample_seed (params: {list(PARAMS)})",
     )
 
 
@@ -168,17 +172,19 @@ def _combination(config: dict[str, Any], choices: dict[str, str], axes: dict[str
     sweep = config.setdefault("sweep", {})
     grid, paired = dict(sweep.get("grid") or {}), dict(sweep.get("zip") or {})
     for slot, text in axes.items():
-        if slot == "file":
-            sweep["file"] = text
+        if slot in SWEEP_SETTINGS:
+            sweep[slot] = text
             continue
         kind, name = slot.split(".", 1)
         grid.pop(name, None)
         paired.pop(name, None)
         (grid if kind == "grid" else paired)[name] = text
     sweep["grid"], sweep["zip"] = grid, paired
-    unknown = sorted(set(sweep) - {"grid", "zip", "file"})
+    unknown = sorted(set(sweep) - {"grid", "zip", *SWEEP_SETTINGS})
     if unknown:
-        raise InvalidParameterError(f"sweep.{unknown[0]}", "unknown sweep key; valid keys are grid, zip and file")
+        raise InvalidParameterError(
+            f"sweep.{unknown[0]}", f"unknown sweep key; valid keys are grid, zip, {', '.join(SWEEP_SETTINGS)}"
+        )
     backend = dict(config["backend"])
     name = backend.get("name")
     if not name:
@@ -196,7 +202,7 @@ def _combination(config: dict[str, Any], choices: dict[str, str], axes: dict[str
         model=ModelSpec.from_mapping(config["model"], origin=f"model={choices.get('model', config['model']['name'])}"),
         task=str(config["task"]["name"]),
         params=params,
-        sweep=SweepSpec(grid=grid, zip=paired, file=sweep.get("file")),
+        sweep=SweepSpec.from_mapping(grid, paired, sweep),
         config=config,
     )
 

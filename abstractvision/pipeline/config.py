@@ -21,11 +21,12 @@ from .jobs import canonical_json
 
 _SECRET = re.compile(r"key|token|secret|password", re.IGNORECASE)
 VERIFY_MODES = ("sha256", "exists")
+REDACTED = "<redacted>"
 
 
 def redact(options: Mapping[str, Any]) -> dict[str, Any]:
     """``options`` without secrets (API keys, tokens): they never reach the manifest, hashes or logs."""
-    return {k: ("<redacted>" if _SECRET.search(k) and v else v) for k, v in options.items()}
+    return {k: (REDACTED if _SECRET.search(k) and v else v) for k, v in options.items()}
 
 
 def redact_overrides(overrides: list[str]) -> list[str]:
@@ -92,6 +93,19 @@ class SweepSpec:
     grid: Mapping[str, Any] = field(default_factory=dict)
     zip: Mapping[str, Any] = field(default_factory=dict)
     file: str | None = None
+    sample: int | None = None
+    """Draw this many combinations of the sweep (reproducibly; a larger ``sample`` keeps those drawn)."""
+    sample_seed: int = 0
+    """The seed of the draw (not of the images)."""
+
+    @classmethod
+    def from_mapping(cls, grid: Mapping[str, Any], paired: Mapping[str, Any], node: Mapping[str, Any]) -> SweepSpec:
+        """The spec of a composed ``sweep`` node (``sample`` and ``sample_seed`` checked: integers)."""
+        sample, sample_seed = node.get("sample"), node.get("sample_seed", 0)
+        for name, value, minimum in (("sample", sample, 1), ("sample_seed", sample_seed, 0)):
+            if value is not None and (not str(value).isdigit() or int(value) < minimum):
+                raise InvalidParameterError(f"sweep.{name}", f"must be an integer >= {minimum}, got {value!r}")
+        return cls(grid, paired, node.get("file"), None if sample is None else int(sample), int(sample_seed or 0))
 
 
 @dataclass(frozen=True)
@@ -116,11 +130,15 @@ class RunConfig:
     config_dirs: tuple[Path, ...] = ()
 
     def identity(self) -> list[dict[str, Any]]:
-        """What defines the run's jobs: every combination's config, less execution settings and secrets."""
+        """What defines the run's jobs: every combination's config, less execution settings and secrets.
+
+        ``sweep.sample`` stays out, so that a larger sample of the same grid finds the same run folder and
+        runs only the combinations it adds."""
         identity = []
         for combination in self.combinations:
             config = dict(combination.config)
             config["backend"] = redact(config.get("backend", {}))
+            config["sweep"] = {k: v for k, v in (config.get("sweep") or {}).items() if k != "sample"}
             config["run"] = {"base_seed": self.run.base_seed}
             identity.append(config)
         return identity

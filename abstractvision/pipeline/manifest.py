@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,28 @@ def _interrupts(conn: sqlite3.Connection) -> None:
 
 QUARANTINED = "JobInterruptedError"
 """The ``error_type`` of jobs quarantined as possibly crashing the runner: skipped until asked for."""
+
+
+@migration("0004_labels")
+def _labels(conn: sqlite3.Connection) -> None:
+    """Labels of a job (from a prompt file's ``label.*`` columns): carried to exports, never in its identity."""
+    conn.execute("ALTER TABLE jobs ADD COLUMN labels TEXT")
+
+
+@migration("0005_verifications")
+def _verifications(conn: sqlite3.Connection) -> None:
+    """When and where ``abstractvision verify`` re-ran a sample of the run, and what it found."""
+    conn.execute(
+        """CREATE TABLE verifications (
+            verified_at REAL NOT NULL,
+            host TEXT NOT NULL,
+            environment TEXT NOT NULL,
+            tolerance INTEGER NOT NULL,
+            checked INTEGER NOT NULL,
+            mismatched INTEGER NOT NULL,
+            results TEXT NOT NULL
+        )"""
+    )
 
 
 class Manifest:
@@ -206,13 +228,14 @@ class Manifest:
     def add_jobs(self, rows: Iterable[tuple[Any, ...]], plan: int, batch_size: int = 20_000) -> int:
         """Insert planned jobs, or mark existing ones as part of ``plan``; returns how many rows were given.
 
-        ``rows`` are ``(job_id, backend, model, task, seed, params, inputs, group_key, seq)``.
+        ``rows`` are ``(job_id, backend, model, task, seed, params, inputs, group_key, seq, labels)``. Labels
+        are not part of a job's identity, so a new plan updates them (like ``inputs``) without redoing the job.
         """
         sql = (
-            "INSERT INTO jobs (job_id, backend, model, task, seed, params, inputs, group_key, seq, plan, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "INSERT INTO jobs (job_id, backend, model, task, seed, params, inputs, group_key, seq, labels, plan, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (job_id) DO UPDATE SET plan = excluded.plan, seq = excluded.seq, "
-            "group_key = excluded.group_key, inputs = excluded.inputs"
+            "group_key = excluded.group_key, inputs = excluded.inputs, labels = excluded.labels"
         )
         total, now, batch = 0, time.time(), []
         for row in rows:
@@ -349,6 +372,17 @@ class Manifest:
                 (status, str(error) or repr(error), type(error).__name__, attempts, time.time(), duration_s, job_id),
             )
 
+    def record_verification(self, host: str, environment: Mapping[str, Any], tolerance: int,
+                            results: list[dict[str, Any]]) -> None:  # fmt: skip
+        """Record a ``verify``: where it ran (machine, library versions, threads) and each job's result."""
+        mismatched = sum(1 for result in results if not result["ok"])
+        with self.atomic():
+            self.conn.execute(
+                "INSERT INTO verifications VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), host, json.dumps(environment, sort_keys=True), tolerance, len(results), mismatched,
+                 json.dumps(results, sort_keys=True)),
+            )  # fmt: skip
+
     # -- reading --------------------------------------------------------------------------------------
 
     def counts(self, plan: int | None = None) -> dict[str, int]:
@@ -388,17 +422,56 @@ class Manifest:
             "mean_job_s": sum(durations) / len(durations) if durations else None,
         }
 
-    def records(self, status: str | None = None, plan: int | None = None) -> Iterator[dict[str, Any]]:
-        """Jobs in plan order as dicts, ``params`` and ``inputs`` decoded; only ``status`` ones (of ``plan``)
-        if given."""
-        conditions = {"status = ?": status, "plan = ?": plan}
-        where = " AND ".join(c for c, v in conditions.items() if v is not None) or "1"
-        args = tuple(v for v in conditions.values() if v is not None)
-        for row in self.conn.execute(f"SELECT * FROM jobs WHERE {where} ORDER BY plan, seq", args):
+    def records(
+        self, status: str | None = None, where: Mapping[str, Any] | None = None, plan: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Jobs in plan order as dicts, ``params``, ``inputs`` and ``labels`` decoded; only ``status`` ones (of
+        ``plan``) if given, and only those whose fields (see ``fields()``) equal ``where``'s values. Streamed."""
+        sql, args = _selection(status, where, self._labels(), plan)
+        for row in self.conn.execute(f"SELECT * FROM jobs {sql} ORDER BY plan, seq", args):
             record = dict(row)
             record["params"] = json.loads(record["params"])
             record["inputs"] = json.loads(record["inputs"]) if record["inputs"] else {}
+            record["labels"] = json.loads(record["labels"]) if record.get("labels") else {}
             yield record
+
+    def sample(self, n: int, status: str = "done") -> list[dict[str, Any]]:
+        """``n`` jobs of ``status``, those with the smallest ids: ids are hashes, so this is a uniform sample
+        that is the same every time and needs no list of all jobs in memory."""
+        rows = self.conn.execute("SELECT job_id FROM jobs WHERE status = ? ORDER BY job_id LIMIT ?", (status, n))
+        ids = [row[0] for row in rows]
+        return [record for job_id in ids for record in self.records(status, {"job_id": job_id})]
+
+    def groups(self) -> dict[str, dict[str, Any]]:
+        """The recorded backend groups by key: backend, model name and options (secrets redacted)."""
+        rows = self.conn.execute("SELECT group_key, backend, model, options FROM groups")
+        return {r[0]: {"backend": r[1], "model": r[2], "options": json.loads(r[3] or "{}")} for r in rows}
+
+    def plan_configs(self) -> Iterator[dict[str, Any]]:
+        """The recorded config of every plan, newest first."""
+        for (config,) in self.conn.execute("SELECT config FROM plans ORDER BY plan DESC"):
+            yield json.loads(config)
+
+    def count(self, status: str | None = None, where: Mapping[str, Any] | None = None) -> int:
+        """How many jobs ``records(status, where)`` yields."""
+        sql, args = _selection(status, where, self._labels())
+        return int(self.conn.execute(f"SELECT count(*) FROM jobs {sql}", args).fetchone()[0])
+
+    def fields(self, status: str | None = None) -> dict[str, dict[str, set[str]]]:
+        """The JSON types (``integer``, ``real``, ``text``, ...) of every parameter and label of the jobs,
+        as ``{"params": {key: types}, "labels": {key: types}}``: computed in SQLite, not in memory."""
+        sql, args = _selection(status, None, self._labels())
+        found: dict[str, dict[str, set[str]]] = {"params": {}, "labels": {}}
+        for kind, column, path in (("params", "jobs.params", "'$.params'"), ("labels", self._labels(), "'$'")):
+            query = f"SELECT DISTINCT each.key, each.type FROM jobs, json_each({column}, {path}) AS each {sql}"
+            for key, json_type in self.conn.execute(query, args):
+                found[kind].setdefault(key, set()).add(json_type)
+        return found
+
+    def _labels(self) -> str:
+        """The labels column, or ``NULL`` in a run made before labels (opened read-only, so not migrated)."""
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(jobs)")}
+        return "jobs.labels" if "labels" in columns else "NULL"
 
     def export_jsonl(self, path: str | Path) -> int:
         """Every job as one JSON object per line (``params`` and ``inputs`` decoded); returns the count."""
@@ -408,6 +481,32 @@ class Manifest:
                 handle.write(json.dumps(record, sort_keys=True) + "\n")
                 count += 1
         return count
+
+
+JOB_FIELDS = ("job_id", "backend", "model", "task", "seed")
+
+
+def _selection(
+    status: str | None, where: Mapping[str, Any] | None, labels: str, plan: int | None = None
+) -> tuple[str, tuple[Any, ...]]:
+    """A ``WHERE`` clause for a status and field equalities (a job column, else a parameter, else a label;
+    the planner refuses a label named like a parameter)."""
+    clauses, args = (["jobs.status = ?"], [status]) if status else ([], [])
+    if plan is not None:
+        clauses.append("jobs.plan = ?")
+        args.append(plan)
+    for key, value in (where or {}).items():
+        if key in JOB_FIELDS:
+            clauses.append(f"jobs.{key} = ?")
+        else:
+            clauses.append(f"coalesce(json_extract(jobs.params, ?), json_extract({labels}, ?)) = ?")
+            args.extend((_json_path(key, "$.params"), _json_path(key)))
+        args.append(value)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(args)
+
+
+def _json_path(key: str, root: str = "$") -> str:
+    return f"{root}.{json.dumps(key)}"
 
 
 def _timings(timings: dict[str, Any]) -> tuple[Any, Any, Any]:

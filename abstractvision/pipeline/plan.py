@@ -26,11 +26,12 @@ from .config import Combination, RunConfig, redact
 from .inputs import expand_input_files
 from .jobs import JobEncoder, canonical_json
 from .params import check_used_by, normalize
-from .prompt_files import read_prompt_file
+from .prompt_files import read_prompt_file, split_labels
 from .sweep import Block, Sweep, grid_axis, make_sweep, rows_block, zip_block
 from .worker import GroupDescription
 
-Row = tuple[list[tuple[str, str]], int | None, dict[str, str] | None]
+Row = tuple[list[tuple[str, str]], int | None, dict[str, str] | None, dict[str, Any] | None]
+"""A block row encoded: its id pieces, its seed, its input file paths and its labels (not in the id)."""
 
 
 class PlannedJob(NamedTuple):
@@ -44,10 +45,11 @@ class PlannedJob(NamedTuple):
     identity: str
     inputs: str | None
     group_key: str
+    labels: str | None = None
 
     def row(self, seq: int) -> tuple[Any, ...]:
         """The manifest row (see ``Manifest.add_jobs``)."""
-        return (*self, seq)
+        return (*self[:-1], seq, self.labels)
 
 
 class Plan:
@@ -65,6 +67,10 @@ class Plan:
         """Number of jobs before identical ones collapse (an upper bound of the distinct count)."""
         return sum(len(part.sweep) for part in self._parts)
 
+    def grid_size(self) -> int:
+        """Number of combinations of the whole sweeps, before any ``sweep.sample``."""
+        return sum(part.sweep.grid_size() for part in self._parts)
+
     def tasks(self, group_key: str) -> set[str]:
         return {part.task for part in self._parts if part.group.key == group_key}
 
@@ -75,17 +81,21 @@ class Plan:
             blocks = part.rows
             for index in part.sweep.indices():
                 pieces = list(part.base_pieces)
-                seed, inputs = part.base_seed, part.base_inputs
+                seed, inputs, labels = part.base_seed, part.base_inputs, None
                 for rows, i in zip(blocks, index, strict=True):
-                    row_pieces, row_seed, row_inputs = rows[i]
+                    row_pieces, row_seed, row_inputs, row_labels = rows[i]
                     pieces.extend(row_pieces)
                     if row_seed is not None:
                         seed = row_seed
                     if row_inputs:
                         inputs = {**(inputs or {}), **row_inputs}
+                    labels = row_labels or labels
                 job_id, seed, text = part.encoder.encode(pieces, seed, base_seed)
                 inputs_json = json.dumps(inputs, sort_keys=True) if inputs else None
-                yield PlannedJob(job_id, group.backend, model, part.task, seed, text, inputs_json, group.key)
+                labels_json = json.dumps(labels, sort_keys=True) if labels else None
+                yield PlannedJob(
+                    job_id, group.backend, model, part.task, seed, text, inputs_json, group.key, labels_json
+                )
 
     # -- building -----------------------------------------------------------------------------------
 
@@ -93,6 +103,8 @@ class Plan:
         spec, task = combination.model, combination.task
         self._check_model_fits(combination)
         sweep = make_sweep(self._blocks(combination))
+        if combination.sweep.sample is not None:
+            sweep = sweep.sample(combination.sweep.sample, combination.sweep.sample_seed)
         swept = set(sweep.keys())
         base = {k: normalize(k, v) for k, v in combination.params.items()}
         check_used_by(task, {k: v for k, v in base.items() if k not in swept})
@@ -112,7 +124,8 @@ class Plan:
         if spec.zip:
             blocks.append(zip_block(spec.zip, "sweep.zip"))
         if spec.file:
-            blocks.append(rows_block(read_prompt_file(self._files.find(spec.file)), "sweep.file"))
+            rows, labels = split_labels(read_prompt_file(self._files.find(spec.file)))
+            blocks.append(rows_block(rows, "sweep.file", labels))
         blocks = [self._expand_input_files(block) for block in blocks]
         swept = {key for block in blocks for key in block.keys}
         for key in FILE_PARAMS:  # a folder or glob given as one value is an axis of its files
@@ -165,15 +178,9 @@ class Plan:
         """The group of ``combination`` (options validated, files fingerprinted, task support checked once)."""
         spec, kind = combination.model, combination.backend
         options = dict(combination.backend_options)
-        described = {"backend": kind, "model": dataclasses.asdict(spec), "options": redact(options)}
-        key = hashlib.sha256(canonical_json(described).encode()).hexdigest()[:12]
+        key = group_key(kind, spec, options)
         if key not in self.groups:
-            config_cls, _ = backend_entry(kind).classes()
-            identity_options, placement_options = split_options(config_cls, options)
-            config = build_config(kind, options, spec)
-            self.groups[key] = GroupDescription(
-                key, kind, spec, identity_options, placement_options, config.job_identity(spec)
-            )
+            self.groups[key] = describe_group(key, kind, spec, options)
         backend = self._backends.setdefault(key, create_backend(kind, spec, options))
         if not backend.get_capabilities().supports(task):
             raise backend.unsupported(task)
@@ -184,15 +191,19 @@ class Plan:
         if block.keys == ("seed",) and isinstance(block.columns[0], range):
             return _SeedRange(block.columns[0])
         rows: list[Row] = []
+        first_of: dict[str, int] = {}
         for i in range(len(block)):
             values = {k: normalize(k, v) for k, v in block.row(i).items()}
             values = {k: (resolved.get(k) if v is None else v) for k, v in values.items()}
             seed = values.pop("seed", None)
             pieces, _, inputs = self._encode(values)
-            rows.append((pieces, seed, inputs))
+            labels = dict(block.labels[i]) if block.labels else None
+            if block.labels:
+                _check_labels_apart(block, first_of.setdefault(canonical_json([pieces, seed]), i), i)
+            rows.append((pieces, seed, inputs, labels))
         return rows
 
-    def _encode(self, values: Mapping[str, Any]) -> Row:
+    def _encode(self, values: Mapping[str, Any]) -> tuple[list[tuple[str, str]], int | None, dict[str, str] | None]:
         """The encoded pieces of ``values``, its seed, and the paths of its input files."""
         pieces, seed, inputs = [], values.get("seed"), {}
         for key, value in values.items():
@@ -227,6 +238,20 @@ class Plan:
         self._backends[part.group.key].check_extra(request.extra)
 
 
+def group_key(backend: str, spec: ModelSpec, options: Mapping[str, Any]) -> str:
+    """The key of the group of jobs that share one backend: a hash of its backend, model and options."""
+    described = {"backend": backend, "model": dataclasses.asdict(spec), "options": redact(options)}
+    return hashlib.sha256(canonical_json(described).encode()).hexdigest()[:12]
+
+
+def describe_group(key: str, backend: str, spec: ModelSpec, options: Mapping[str, Any]) -> GroupDescription:
+    """The group's description: its options validated and split by role, its job identity computed."""
+    config_cls, _ = backend_entry(backend).classes()
+    identity_options, placement_options = split_options(config_cls, options)
+    config = build_config(backend, options, spec)
+    return GroupDescription(key, backend, spec, identity_options, placement_options, config.job_identity(spec))
+
+
 class _Part:
     """One combination, ready to expand."""
 
@@ -245,10 +270,22 @@ class _SeedRange:
         self.seeds = seeds
 
     def __getitem__(self, i: int) -> Row:
-        return [], self.seeds[i], None
+        return [], self.seeds[i], None, None
 
 
 _Rows = list[Row] | _SeedRange
+
+
+def _check_labels_apart(block: Block, first: int, i: int) -> None:
+    """Rows that make the same job must carry the same labels: one job (one image) cannot hold two sets."""
+    labels = block.labels or []
+    if labels[first] != labels[i]:
+        raise InvalidParameterError(
+            block.source,
+            f"rows {first + 1} and {i + 1} are the same job (same parameters and seed) but carry different labels "
+            f"({labels[first]} vs {labels[i]}); labels do not change the image, so give the rows different "
+            "parameters (a seed column, say) or the same labels",
+        )
 
 
 class _FileCache:

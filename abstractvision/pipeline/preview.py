@@ -46,6 +46,8 @@ class RunPlan:
     groups: tuple[GroupPreview, ...]
     sample: tuple[JobPreview, ...]
     run_dir: Path
+    grid: int | None = None
+    """The whole sweep's size when ``sweep.sample`` drew from it (else ``None``)."""
 
     @classmethod
     def of(cls, plan: Plan, run_dir: Path, sample: int) -> RunPlan:
@@ -64,7 +66,8 @@ class RunPlan:
             GroupPreview(key, group.backend, group.model.name, per_group[key])
             for key, group in sorted(plan.groups.items())
         )
-        return cls(len(seen), plan.size() - len(seen), groups, tuple(picked), run_dir)
+        grid = plan.grid_size() if plan.grid_size() != plan.size() else None
+        return cls(len(seen), plan.size() - len(seen), groups, tuple(picked), run_dir, grid)
 
     def describe(self) -> str:
         """The dry-run text: counts, the run folder, the sample."""
@@ -72,6 +75,10 @@ class RunPlan:
             f"{self.jobs} jobs ({self.duplicates} duplicates collapsed) in {len(self.groups)} backend group(s); "
             f"run dir {self.run_dir}"
         ]
+        if self.grid is not None:
+            lines.append(
+                f"  sampled {self.jobs + self.duplicates} of the grid's {self.grid} combinations (sweep.sample)"
+            )
         for job in self.sample:
             params = json.dumps(job.params, ensure_ascii=False, sort_keys=True)
             lines.append(f"  {job.job_id}  {job.model}  {job.task}  seed={job.seed}  {params}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from .run_dir import RunDir
 if TYPE_CHECKING:
     from PIL import Image
 
+    from ..outputs.grid import Sheet
     from .runner import RunSummary
 
 JOB_KEYS = ("job_id", "model", "task", "seed")
@@ -192,21 +193,39 @@ class RunResult:
         ]
         return pandas.DataFrame(rows, columns=None if rows else ["job_id", "model", "task", "seed", "path"])
 
-    def grid(self, rows: Sequence[str] = (), cols: Sequence[str] = (), cell_size: int = 192) -> Image.Image:
-        """The done images on one labelled contact sheet (seeds across, other varying axes down)."""
-        from ..outputs.grid import cells_from_records, contact_sheet
+    def grid(
+        self, x: str | None = None, y: str | None = None, z: str | None = None, cell_size: int = 192
+    ) -> Image.Image:
+        """The done images on one labelled contact sheet, laid out as ``abstractvision grid`` does (seeds across
+        by default). A layout that needs several sheets is refused: narrow with ``where()``, or use
+        ``grid_sheets()``."""
+        sheets = self.grid_sheets(x, y, z, cell_size)
+        if len(sheets) > 1:
+            titles = ", ".join(sheet.title for sheet in sheets[:3])
+            raise InvalidParameterError(
+                "grid",
+                f"makes {len(sheets)} sheets ({titles}, ...); narrow the result with where() or use grid_sheets()",
+            )
+        return sheets[0].image
 
-        return contact_sheet(cells_from_records(self.records(), self.run_dir), rows, cols, cell_size)
+    def grid_sheets(
+        self, x: str | None = None, y: str | None = None, z: str | None = None, cell_size: int = 192
+    ) -> list[Sheet]:
+        """Every sheet of the XYZ plot of the done images (docs/review.md)."""
+        from ..outputs.grid import cells_from_records, choose_layout, contact_sheets
+
+        cells = cells_from_records(self.records(), self.run_dir)
+        return contact_sheets(cells, choose_layout(cells, x, y, z), cell_size=cell_size)
 
     def _repr_png_(self) -> bytes | None:
         """Jupyter's picture of the result: a small grid of the first images (none: the text repr)."""
-        from ..outputs.grid import cells_from_records, contact_sheet
+        from ..outputs.grid import cells_from_records, choose_layout, contact_sheets
 
         cells = cells_from_records(self.records(), self.run_dir)[:REPR_MAX_IMAGES]
         if not cells:
             return None
         buffer = io.BytesIO()
-        contact_sheet(cells, cell_size=REPR_CELL_SIZE).save(buffer, format="PNG")
+        contact_sheets(cells, choose_layout(cells), cell_size=REPR_CELL_SIZE)[0].image.save(buffer, format="PNG")
         return buffer.getvalue()
 
     def __repr__(self) -> str:

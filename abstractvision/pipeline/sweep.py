@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,11 +25,13 @@ _FUNCTION_SYNTAX = re.compile(r"^\s*(range|choice|glob|interval|shuffle|sort|tag
 
 @dataclass(frozen=True)
 class Block:
-    """Keys whose values move together; ``columns[i]`` holds the values of ``keys[i]``."""
+    """Keys whose values move together; ``columns[i]`` holds the values of ``keys[i]``. ``labels[i]`` are
+    the labels of row ``i`` (prompt files only): carried with the job, never part of it."""
 
     keys: tuple[str, ...]
     columns: tuple[Sequence[Any], ...]
     source: str
+    labels: Sequence[Mapping[str, Any]] | None = None
 
     def __len__(self) -> int:
         return len(self.columns[0])
@@ -39,11 +42,17 @@ class Block:
 
 @dataclass(frozen=True)
 class Sweep:
-    """The cartesian product of ``blocks`` (no blocks: one job with the base parameters)."""
+    """The cartesian product of ``blocks`` (no blocks: one job with the base parameters), or the
+    combinations of it numbered ``picked`` (a sample), in sweep order."""
 
     blocks: tuple[Block, ...] = ()
+    picked: tuple[int, ...] | None = None
 
     def __len__(self) -> int:
+        return self.grid_size() if self.picked is None else len(self.picked)
+
+    def grid_size(self) -> int:
+        """The number of combinations of the whole product, sampled or not."""
         return math.prod(len(block) for block in self.blocks)
 
     def keys(self) -> tuple[str, ...]:
@@ -51,7 +60,32 @@ class Sweep:
 
     def indices(self) -> Iterator[tuple[int, ...]]:
         """Row index into each block, for every job, in a fixed order (the last block varies fastest)."""
-        return itertools.product(*(range(len(block)) for block in self.blocks))
+        if self.picked is None:
+            return itertools.product(*(range(len(block)) for block in self.blocks))
+        return (self._unflatten(number) for number in self.picked)
+
+    def sample(self, n: int, seed: int) -> Sweep:
+        """``n`` combinations drawn without replacement by a generator seeded with ``seed``.
+
+        Draws come one by one from the same stream, so the first ``n`` of a larger sample are this one:
+        raising ``n`` keeps every combination drawn before. Only the draws are held (never the grid).
+        """
+        total = self.grid_size()
+        if n > total:
+            raise InvalidParameterError(
+                "sweep.sample", f"asks for {n} combinations but the grid has only {total}; lower it or drop it"
+            )
+        rng, drawn = random.Random(seed), dict[int, None]()
+        while len(drawn) < n:
+            drawn.setdefault(rng.randrange(total))
+        return Sweep(self.blocks, tuple(sorted(drawn)))
+
+    def _unflatten(self, number: int) -> tuple[int, ...]:
+        index = []
+        for block in reversed(self.blocks):
+            number, i = divmod(number, len(block))
+            index.append(i)
+        return tuple(reversed(index))
 
     def rows(self) -> Iterator[dict[str, Any]]:
         for index in self.indices():
@@ -90,11 +124,13 @@ def zip_block(values: Mapping[str, Any], source: str) -> Block:
     return Block(tuple(columns), tuple(columns.values()), source)
 
 
-def rows_block(rows: Sequence[Mapping[str, Any]], source: str) -> Block:
-    """Rows of parameters (a prompt file); a key missing from a row is ``None`` (the default)."""
+def rows_block(
+    rows: Sequence[Mapping[str, Any]], source: str, labels: Sequence[Mapping[str, Any]] | None = None
+) -> Block:
+    """Rows of parameters (a prompt file) and their labels; a key missing from a row is ``None`` (the default)."""
     keys = tuple(dict.fromkeys(key for row in rows for key in row))
     columns = tuple([row.get(key) for row in rows] for key in keys)
-    return Block(keys, columns or ([],), source)
+    return Block(keys, columns or ([],), source, labels if labels and any(labels) else None)
 
 
 def axis_values(source: str, value: Any) -> Sequence[Any]:

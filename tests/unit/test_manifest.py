@@ -13,7 +13,7 @@ from abstractvision.pipeline.manifest import Manifest, migration
 
 def row(job_id: str, seq: int, group: str = "g") -> tuple:
     identity = json.dumps({"params": {"prompt": job_id}, "seed": seq})
-    return (job_id, "diffusers", "tiny-sd", "text_to_image", seq, identity, None, group, seq)
+    return (job_id, "diffusers", "tiny-sd", "text_to_image", seq, identity, None, group, seq, None)
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def manifest():
 
 def test_schema_and_migrations_are_recorded(manifest) -> None:
     names = [r[0] for r in manifest.conn.execute("SELECT name FROM migrations")]
-    assert names == ["0001_initial", "0002_meta", "0003_interrupts"]
+    assert names == ["0001_initial", "0002_meta", "0003_interrupts", "0004_labels", "0005_verifications"]
     assert manifest.migrate() == []
     columns = {r[1] for r in manifest.conn.execute("PRAGMA table_info(jobs)")}
     assert {"job_id", "status", "seed", "params", "output", "sha256", "error", "attempts", "duration_s"} <= columns
@@ -130,7 +130,7 @@ def test_throughput_counts_only_the_time_jobs_ran() -> None:
     """Two commands an hour apart in the same folder: the hour between them is not run time."""
     manifest = Manifest()
     plan = manifest.start_plan({})
-    rows = [(f"j{i}", "diffusers", "tiny-sd", "text_to_image", i, "{}", None, "g", i) for i in range(4)]
+    rows = [(f"j{i}", "diffusers", "tiny-sd", "text_to_image", i, "{}", None, "g", i, None) for i in range(4)]
     manifest.add_jobs(rows, plan)
     spans = [(0.0, 2.0), (1.0, 3.0), (3600.0, 3601.0), (3601.0, 3602.0)]  # 2 in parallel, then 2 an hour later
     for i, (started, finished) in enumerate(spans):
@@ -139,3 +139,15 @@ def test_throughput_counts_only_the_time_jobs_ran() -> None:
             "UPDATE jobs SET started_at = ?, finished_at = ? WHERE job_id = ?", (started, finished, f"j{i}")
         )
     assert manifest.throughput() == {"elapsed_s": 5.0, "jobs_per_s": 0.8, "mean_job_s": 1.5}
+
+
+def test_a_new_plan_updates_labels_without_redoing_the_job(manifest) -> None:
+    labelled = (*row("a", 0)[:-1], json.dumps({"species": "fox"}))
+    manifest.add_jobs([labelled], manifest.start_plan({}))
+    manifest.mark_done("a", "outputs/a.png", "0" * 64, 1, {})
+    relabelled = (*row("a", 0)[:-1], json.dumps({"species": "vixen"}))
+    manifest.add_jobs([relabelled], manifest.start_plan({}))
+    [record] = manifest.records()
+    assert record["status"] == "done" and record["labels"] == {"species": "vixen"}
+    assert manifest.fields("done") == {"params": {"prompt": {"text"}}, "labels": {"species": {"text"}}}
+    assert manifest.count("done", {"species": "vixen"}) == 1 and manifest.count("done", {"species": "fox"}) == 0

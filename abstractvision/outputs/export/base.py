@@ -1,0 +1,38 @@
+"""What every export format shares: a writer fed one sample at a time, and the rows it writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .selection import Sample
+
+
+class FormatWriter:
+    """Writes samples into ``folder`` (a fresh staging folder); ``close()`` finishes the last file.
+
+    ``images_only`` formats hold images (the layout their readers expect); other files are left out and
+    counted. ``shard_size`` is the number of samples per file for the sharded formats.
+    """
+
+    images_only = True
+
+    def __init__(self, folder: Path, columns: dict[str, str], shard_size: int) -> None:
+        self.folder, self.columns, self.shard_size = folder, columns, shard_size
+
+    def add(self, sample: Sample, data: bytes) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Flush and close the files still open."""
+
+
+def full_row(columns: dict[str, str], sample: Sample) -> dict[str, Any]:
+    """Every column of the export for ``sample`` (``None`` where the job has no such value), so that
+    readers that infer a schema from the first rows see every column."""
+    return {name: sample.record.get(name) for name in columns}
+
+
+def json_line(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n"

@@ -1,0 +1,24 @@
+"""``imagefolder``: ``images/<key>.png`` plus a ``metadata.jsonl`` row per image, the layout that
+``datasets.load_dataset("imagefolder", data_dir=...)`` loads with every column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import FormatWriter, full_row, json_line
+from .selection import Sample
+
+
+class ImageFolderWriter(FormatWriter):
+    def __init__(self, folder: Path, columns: dict[str, str], shard_size: int) -> None:
+        super().__init__(folder, columns, shard_size)
+        (folder / "images").mkdir()
+        self.metadata = (folder / "metadata.jsonl").open("w", encoding="utf-8")
+
+    def add(self, sample: Sample, data: bytes) -> None:
+        name = f"images/{sample.key}{sample.suffix}"
+        (self.folder / name).write_bytes(data)
+        self.metadata.write(json_line({"file_name": name, **full_row(self.columns, sample)}))
+
+    def close(self) -> None:
+        self.metadata.close()

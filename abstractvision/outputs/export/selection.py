@@ -1,0 +1,125 @@
+"""Which files of a run an export holds: the manifest's jobs, filtered, as samples (one per output file).
+
+Everything is streamed from the manifest: counting, the column types and the filter run in SQLite, and
+samples are produced one at a time, so a million-job run never sits in memory. A view set (several
+files per job, listed in its sidecar) gives one sample per view.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...errors import InvalidParameterError
+from ...pipeline.manifest import JOB_FIELDS, STATUSES, Manifest
+from ...pipeline.params import normalize
+from ...pipeline.prompt_files import parse_cell
+from ...tasks import PARAMS
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One exported file: its key (``<job_id>`` or ``<job_id>-<view>``), where it is and its record."""
+
+    key: str
+    path: Path
+    mime: str
+    sha256: str | None
+    record: dict[str, Any]
+
+    @property
+    def suffix(self) -> str:
+        return self.path.suffix.lower()
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime.startswith("image/")
+
+
+class Selection:
+    """The jobs of ``manifest`` with ``status`` whose fields equal ``where``'s values (checked at once)."""
+
+    def __init__(self, manifest: Manifest, run_dir: Path, status: str, where: Mapping[str, Any]) -> None:
+        if status not in STATUSES:
+            raise InvalidParameterError("--status", f"must be one of {list(STATUSES)}, got {status!r}")
+        self.manifest, self.run_dir, self.status = manifest, run_dir, status
+        self.fields = manifest.fields(status)
+        known = [*JOB_FIELDS, *self.fields["params"], *self.fields["labels"]]
+        for key in where:
+            if key not in known:
+                raise InvalidParameterError("--where", f"{key!r} is not a field of this run; its fields are {known}")
+        self.where = {k: normalize(k, v) if k in PARAMS else v for k, v in where.items()}
+        self.jobs = manifest.count(status, self.where)
+        if not self.jobs:
+            raise InvalidParameterError(
+                "--where" if where else "--status",
+                f"selects no jobs ({manifest.count(status)} are {status!r} in {str(run_dir)!r}); loosen the filter",
+            )
+
+    def columns(self) -> dict[str, str]:
+        """Every row field and its kind (``int``, ``float``, ``str``, ``bool`` or ``json``), in a fixed order."""
+        columns = {"job_id": "str", "model": "str", "task": "str", "backend": "str", "seed": "int", "view": "int"}
+        for kind in ("params", "labels"):
+            for key in sorted(self.fields[kind]):
+                columns[key] = _kind(self.fields[kind][key])
+        return columns
+
+    def samples(self) -> Iterator[Sample]:
+        for record in self.manifest.records(self.status, self.where):
+            files = _files(self.run_dir, record)
+            for view, file in enumerate(files):
+                key = record["job_id"] if view == 0 else f"{record['job_id']}-{view}"
+                path = self.run_dir / file["path"]
+                yield Sample(key, path, file.get("mime", ""), file.get("sha256"), _row(record, view))
+
+
+def parse_where(items: list[str]) -> dict[str, Any]:
+    """``["guidance_scale=7.5", ...]`` as ``{"guidance_scale": 7.5}`` (values typed like csv cells)."""
+    where = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidParameterError("--where", f"expects KEY=VALUE, got {item!r}")
+        where[key.strip()] = parse_cell(value)
+    return where
+
+
+def _row(record: Mapping[str, Any], view: int) -> dict[str, Any]:
+    job = record["params"]
+    return {
+        "job_id": record["job_id"],
+        "model": record["model"],
+        "task": record["task"],
+        "backend": record["backend"],
+        "seed": record["seed"],
+        "view": view,
+        **job.get("params", {}),
+        **record["labels"],
+    }
+
+
+def _files(run_dir: Path, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The job's files from its sidecar (every view of a view set), else its one recorded output."""
+    output = record.get("output")
+    if not output:
+        return []
+    sidecar = (run_dir / output).with_name(f"{record['job_id']}.json")
+    try:
+        return json.loads(sidecar.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError):
+        return [{"path": output, "mime": mimetypes.guess_type(output)[0] or "", "sha256": record.get("sha256")}]
+
+
+def _kind(json_types: set[str]) -> str:
+    types = json_types - {"null"}
+    if types <= {"integer"}:
+        return "int" if types else "str"
+    if types <= {"integer", "real"}:
+        return "float"
+    if types <= {"true", "false"}:
+        return "bool"
+    return "str" if types == {"text"} else "json"
