@@ -10,7 +10,8 @@ Every message says what was wrong and how to fix it. The runner's retry policy r
     ├── BackendUnavailableError (ImportError) optional dependency missing         permanent
     ├── ModelLoadError                       weights found but failed to load    permanent
     ├── GenerationError                      the backend failed while generating permanent
-    │   └── ResourceExhaustedError           out of (GPU) memory                 permanent
+    │   ├── ResourceExhaustedError           out of (GPU) memory                 permanent
+    │   └── WorkerCrashedError               its worker died under it repeatedly permanent (quarantined)
     ├── BackendConnectionError               could not reach a server            retryable
     ├── BackendTimeoutError                  server too slow                     retryable
     ├── BackendResponseError                 server answered with an error       429/5xx retryable
@@ -45,6 +46,17 @@ class AbstractVisionError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by state, not by constructor arguments: errors cross processes (spawned workers, Ray actors)."""
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[AbstractVisionError], args: tuple[Any, ...], state: dict[str, Any]) -> AbstractVisionError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidParameterError(AbstractVisionError, ValueError):
     """A request or config value is invalid; ``field`` names it."""
@@ -76,6 +88,10 @@ class GenerationError(AbstractVisionError):
 
 class ResourceExhaustedError(GenerationError):
     """The device ran out of memory; lower the size, batch or enable offloading."""
+
+
+class WorkerCrashedError(GenerationError):
+    """The job was running each time its worker process died: it is quarantined, not tried again."""
 
 
 class BackendConnectionError(AbstractVisionError):

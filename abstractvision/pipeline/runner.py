@@ -14,20 +14,21 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..outputs.writer import file_sha256, write_job_outputs
 from .config import RunConfig, redact_overrides
-from .executors import make_executor
+from .executors import open_executor
 from .manifest import Manifest
 from .plan import Plan
 from .run_dir import RunDir
-from .worker import GroupDescription, JobFailed, JobSpec, Worker
+from .worker import GroupDescription, JobFailed, JobSpec, Worker, WorkerFactory
 
-WorkerFactory = Callable[[GroupDescription], Worker]
 log = logging.getLogger(__name__)
 
 
@@ -65,16 +66,16 @@ class Runner:
         self.argv = argv
         self.out = out or sys.stdout
         self.stop = threading.Event()
-        self._make_worker = worker_factory or self._local_worker
-
-    def _local_worker(self, group: GroupDescription) -> Worker:
-        return Worker(group, retries=self.settings.retries, retry_delay_s=self.settings.retry_delay_s)
+        self._make_worker = worker_factory or partial(
+            Worker, retries=self.settings.retries, retry_delay_s=self.settings.retry_delay_s
+        )  # a partial, not a method: executors may pickle it to build workers elsewhere
 
     def run(self) -> RunSummary:
         plan = Plan(self.config)  # every input checked, options and files validated, no weights loaded
         run_dir = self.config.run_dir()
         if self.settings.dry_run:
             return self._dry_run(plan, run_dir)
+        self._executor = open_executor(self.settings)  # Ray: joined and its resources checked, folder untouched
         with RunDir(run_dir).open_for_writing() as manifest:
             return self._run(plan, run_dir, manifest)
 
@@ -150,14 +151,10 @@ class Runner:
                 manifest.mark_running(row["job_id"])
                 yield JobSpec.from_row(row)
 
-        worker = self._make_worker(group)
-        worker.stop = self.stop  # Ctrl-C also stops retries
-        try:
-            for job, outcome in make_executor(self.settings.concurrency).map(worker, items()):
+        with closing(self._executor.run(group, self._make_worker, items(), self.stop)) as outcomes:
+            for job, outcome in outcomes:
                 self._record(job, outcome, manifest, run_dir, summary)
                 bar.update(1)
-        finally:
-            worker.close()
 
     def _record(self, job: JobSpec, outcome: Any, manifest: Manifest, run_dir: Path, summary: RunSummary) -> None:
         if isinstance(outcome, JobFailed):
