@@ -18,7 +18,7 @@ import pickle
 import socket
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,8 @@ class _RayWorker:
         return self.error
 
     def run(self, job: JobSpec) -> Any:
+        if self.error is not None:  # a replacement actor that could not build its worker
+            return self.error
         try:
             return self.worker(job)
         except Exception as exc:
@@ -113,7 +115,7 @@ class RayWorkers:
 class _Dispatch:
     """The driver's loop: keep every actor's queue full, collect results, resend what dead actors held."""
 
-    def __init__(self, actors: list[Any], spawn: Any) -> None:
+    def __init__(self, actors: list[Any], spawn: Callable[[], Any]) -> None:
         self.actors, self.spawn = actors, spawn
         self.queues: list[deque[tuple[Any, JobSpec]]] = [deque() for _ in actors]
         self.owner: dict[Any, int] = {}
@@ -199,7 +201,7 @@ def _connect(address: str | None) -> str:
         raise BackendUnavailableError(
             "`run.executor=ray` needs Ray, which is not installed: pip install 'abstractvision[ray]'"
         ) from exc
-    where = "a local Ray" if address is None else repr(address)
+    where = "the local Ray on 127.0.0.1" if address is None else f"the Ray cluster at {address!r}"
     if ray.is_initialized():
         ray.shutdown()  # a previous run's session: join what this run names
     if address not in (None, "auto"):
@@ -213,7 +215,7 @@ def _connect(address: str | None) -> str:
         hint = "start one with `ray start --head`" if address == "auto" else "check the address"
         raise InvalidParameterError(
             "run.ray_address",
-            f"cannot join the Ray cluster at {where}: {exc}; {hint}, or leave it unset to start a local Ray",
+            f"cannot join {where}: {exc}; {hint}, or leave it unset to start a local Ray",
         ) from exc
     return where
 
@@ -246,7 +248,7 @@ def _fit(settings: RunSettings, where: str) -> _Plan:
         if wanted > most:
             raise InvalidParameterError(
                 f"run.{name}",
-                f"each worker asks for {wanted:g} {key}(s), but no node of the Ray cluster at {where} has that many "
+                f"each worker asks for {wanted:g} {key}(s), but no node of {where} has that many "
                 f"(the most on one node: {most:g}); lower run.{name} or add nodes that have them",
             )
     fits = sum(_fits_on(node, cpus, gpus) for node in nodes)
@@ -254,7 +256,7 @@ def _fit(settings: RunSettings, where: str) -> _Plan:
     if workers > fits:
         raise InvalidParameterError(
             "run.workers",
-            f"{workers} workers of {cpus:g} CPU(s) and {gpus:g} GPU(s) each do not fit the Ray cluster at {where} "
+            f"{workers} workers of {cpus:g} CPU(s) and {gpus:g} GPU(s) each do not fit {where} "
             f"({fits} fit); lower run.workers or leave it unset for as many as fit",
         )
     return _Plan(where, workers, cpus, gpus)

@@ -1,0 +1,144 @@
+"""Benchmark of the Ray executor (not a test): 2 resident Ray workers against the local executor and against
+Hydra's Ray launcher, on the same sweep, measured side by side in one run, plus Ray's own startup cost.
+
+  * startup: ``ray.init`` of a local Ray on 127.0.0.1 and the first actor ready, on their own;
+  * CPU-bound: a ``--jobs`` tiny-sd sweep, ``run.executor=ray run.workers=2`` vs the local executor
+    (target on this 2-core machine: the Ray run no worse than 1.2x slower);
+  * server-bound: the same sweep on the ``openai`` backend against a server taking ``--latency-ms`` per
+    request, Ray with 2 workers vs the serial local executor (target: >= 1.7x faster);
+  * Hydra's Ray launcher (``pip install hydra-ray-launcher``; skipped if it does not import): one Ray task per
+    image, each building the backend and loading tiny-sd again, the naive way (target: Ray executor >= 2x faster).
+
+Both runners' timings include composing, planning, the manifest and writing every output (and for Ray its
+startup). ``OMP_NUM_THREADS`` is set to 1 for every process, so that the runs compare like for like.
+
+    python bench/bench_ray.py [--jobs 100] [--latency-ms 200] [--skip-hydra]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ["OMP_NUM_THREADS"] = "1"  # before torch loads, here and in every Ray worker
+
+from bench_http_concurrency import slow_server
+
+from abstractvision.pipeline.compose import load_run_config
+from abstractvision.pipeline.runner import Runner
+
+RAY = ["run.executor=ray", "run.workers=2"]
+
+
+def sweep_seconds(overrides: list[str], jobs: int, run_dir: Path) -> float:
+    config = load_run_config(["prompt=a red fox", f"seed=range(0,{jobs})", f"run.dir={run_dir}", *overrides])
+    summary = Runner(config, out=io.StringIO()).run()
+    assert summary.done == jobs and summary.failed == 0, summary
+    return summary.elapsed_s
+
+
+def ray_startup_seconds() -> tuple[float, float]:
+    """``ray.init`` on its own, then one (empty) actor ready."""
+    import ray
+
+    start = time.perf_counter()
+    ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
+    started = time.perf_counter()
+    ray.get(ray.remote(Nothing).options(num_cpus=1).remote().ready.remote())
+    actor = time.perf_counter()
+    ray.shutdown()
+    return started - start, actor - started
+
+
+class Nothing:
+    def ready(self) -> bool:
+        return True
+
+
+@dataclass
+class NaiveJob:
+    prompt: str = "a red fox"
+    seed: int = 0
+    out: str = "."
+
+
+def naive_job(cfg: NaiveJob) -> None:
+    """What a Hydra launcher job does: build the backend, load the model, make one image, write it."""
+    from abstractvision import HuggingFaceDiffusersBackendConfig, HuggingFaceDiffusersVisionBackend, VisionManager
+
+    backend = HuggingFaceDiffusersVisionBackend(HuggingFaceDiffusersBackendConfig(model_id="tiny-sd", device="cpu"))
+    asset = VisionManager(backend).generate_image(cfg.prompt, seed=cfg.seed)
+    Path(cfg.out, f"{cfg.seed}.png").write_bytes(asset.data)
+
+
+def hydra_app(argv: list[str]) -> None:
+    import hydra
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="naive", node=NaiveJob)
+    sys.argv = [sys.argv[0], *argv]
+    hydra.main(config_path=None, config_name="naive", version_base=None)(naive_job)()
+
+
+def hydra_ray_seconds(jobs: int, out: Path) -> float | None:
+    try:
+        import hydra_plugins.hydra_ray_launcher  # noqa: F401
+    except ImportError:
+        return None
+    out.mkdir()
+    init = "hydra.launcher.ray.init"
+    command = [sys.executable, __file__, "hydra-app", "-m", "hydra/launcher=ray", f"seed=range(0,{jobs})",
+               f"out={out}", f"hydra.sweep.dir={out / 'hydra'}", f"{init}.num_cpus=2",
+               f"+{init}._node_ip_address=127.0.0.1", f"+{init}.include_dashboard=false"]  # fmt: skip
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    elapsed = time.perf_counter() - start
+    assert len(list(out.glob("*.png"))) == jobs
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=100)
+    parser.add_argument("--latency-ms", type=float, default=200.0)
+    parser.add_argument("--skip-hydra", action="store_true")
+    args = parser.parse_args()
+    jobs = args.jobs
+
+    init_s, actor_s = ray_startup_seconds()
+    print(f"Ray startup: ray.init {init_s:.2f} s, first actor ready {actor_s:.2f} s")
+    server = slow_server(args.latency_ms / 1000)
+    http = ["backend=openai", f"backend.base_url=http://127.0.0.1:{server.server_address[1]}/v1", "model=tiny-sd"]
+    with tempfile.TemporaryDirectory() as tmp:
+        sweep_seconds(["backend.device=cpu"], 2, Path(tmp) / "warmup")  # imports, first compose, tiny-sd built
+        local = sweep_seconds(["backend.device=cpu"], jobs, Path(tmp) / "local")
+        ray_cpu = sweep_seconds(["backend.device=cpu", *RAY], jobs, Path(tmp) / "ray")
+        serial = sweep_seconds(http, jobs, Path(tmp) / "http-local")
+        ray_http = sweep_seconds([*http, *RAY], jobs, Path(tmp) / "http-ray")
+        server.shutdown()
+        hydra = None if args.skip_hydra else hydra_ray_seconds(jobs, Path(tmp) / "hydra-ray")
+
+    print(f"{jobs} tiny-sd jobs (CPU-bound, 2 cores):")
+    print(f"  local executor      : {local:6.2f} s")
+    print(f"  ray, 2 workers      : {ray_cpu:6.2f} s   ray/local = {ray_cpu / local:.2f}x (target <= 1.2x)")
+    if hydra is None:
+        print("  hydra ray launcher  : skipped (pip install hydra-ray-launcher)")
+    else:
+        print(f"  hydra ray launcher  : {hydra:6.2f} s   hydra/ray = {hydra / ray_cpu:.2f}x faster (target >= 2x)")
+    print(f"{jobs} jobs against a server taking {args.latency_ms:.0f} ms per request:")
+    print(f"  local executor      : {serial:6.2f} s")
+    print(f"  ray, 2 workers      : {ray_http:6.2f} s   local/ray = {serial / ray_http:.2f}x faster (target >= 1.7x)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["hydra-app"]:
+        hydra_app(sys.argv[2:])
+    else:
+        main()
