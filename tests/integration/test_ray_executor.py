@@ -149,6 +149,10 @@ def test_a_cluster_started_with_ray_start_is_joined_with_address_auto(tmp_path: 
     finally:
         head.send_signal(signal.SIGTERM)  # --block: stops the processes it started (never `ray stop`: that stops all)
         head.wait(timeout=60)
+    start = time.monotonic()
+    gone = cli(*SWEEP, "run.dir=r", "run.executor=ray", "run.ray_address=auto", cwd=tmp_path)
+    assert gone.returncode == 2 and "error: `run.ray_address`: cannot " in gone.stderr, gone.stderr
+    assert time.monotonic() - start < 30  # the stopped cluster's record is found, and found dead, fast
 
 
 def free_port() -> int:

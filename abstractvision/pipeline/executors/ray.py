@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import logging
 import pickle
-import socket
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ...errors import BackendUnavailableError, GenerationError, InvalidParameterError, WorkerCrashedError
+from ...errors import GenerationError, WorkerCrashedError
 from ..worker import GroupDescription, JobFailed, JobResult, JobSpec, WorkerFactory
+from .ray_cluster import ClusterPlan, connect, fit_workers
 
 if TYPE_CHECKING:
     from ..config import RunSettings
@@ -33,8 +32,6 @@ log = logging.getLogger(__name__)
 _IN_FLIGHT_PER_WORKER = 2
 _MAX_WORKER_DEATHS = 2
 # TODO(run.max_interrupts): read the local runner's quarantine setting once it lands, instead of this constant.
-_CONNECT_TIMEOUT_S = 3.0
-_DEFAULT_PORT = 6379
 
 
 class _RayWorker:
@@ -70,27 +67,16 @@ def _portable(error: BaseException) -> BaseException:
         return JobFailed(portable, error.attempts) if isinstance(error, JobFailed) else portable
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """How many actors, with which resources, on which cluster (named in errors)."""
-
-    where: str
-    workers: int
-    cpus: float
-    gpus: float
-
-
 class RayWorkers:
     """Runs each group on Ray actors. Build it with ``connect(settings)``."""
 
-    def __init__(self, plan: _Plan) -> None:
+    def __init__(self, plan: ClusterPlan) -> None:
         self.plan = plan
 
     @classmethod
     def connect(cls, settings: RunSettings) -> RayWorkers:
         """Join (or start) the cluster ``run.ray_address`` names and fit the workers to its resources."""
-        where = _connect(settings.ray_address)
-        return cls(_fit(settings, where))
+        return cls(fit_workers(settings, connect(settings.ray_address)))
 
     def run(
         self, group: GroupDescription, make_worker: WorkerFactory, items: Iterable[JobSpec], stop: threading.Event
@@ -190,78 +176,3 @@ class _Dispatch:
         if isinstance(outcome, (JobResult, JobFailed)):
             outcome.attempts += self.deaths[job.job_id]
         return outcome
-
-
-def _connect(address: str | None) -> str:
-    """Join the cluster at ``address`` (``auto``: the one on this machine) or, for ``None``, start a local
-    Ray. Returns how errors name it. An unreachable address fails within seconds, naming it."""
-    try:
-        import ray
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            "`run.executor=ray` needs Ray, which is not installed: pip install 'abstractvision[ray]'"
-        ) from exc
-    where = "the local Ray on 127.0.0.1" if address is None else f"the Ray cluster at {address!r}"
-    if ray.is_initialized():
-        ray.shutdown()  # a previous run's session: join what this run names
-    if address not in (None, "auto"):
-        _check_reachable(address)
-    options: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False}
-    if address is None:
-        options["_node_ip_address"] = "127.0.0.1"
-    try:
-        ray.init(**options, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        hint = "start one with `ray start --head`" if address == "auto" else "check the address"
-        raise InvalidParameterError(
-            "run.ray_address",
-            f"cannot join {where}: {exc}; {hint}, or leave it unset to start a local Ray",
-        ) from exc
-    return where
-
-
-def _check_reachable(address: str) -> None:
-    """A TCP connection to ``address`` (``host:port`` or ``ray://host:port``), in seconds rather than Ray's
-    minute of retries."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        host, port = address.removeprefix("ray://"), str(_DEFAULT_PORT)
-    try:
-        socket.create_connection((host, int(port)), timeout=_CONNECT_TIMEOUT_S).close()
-    except OSError as exc:
-        raise InvalidParameterError(
-            "run.ray_address",
-            f"cannot reach a Ray cluster at {address!r} ({exc}); check that `ray start --head` runs there and "
-            "the port is open, or use `auto` for the cluster on this machine, or leave it unset to start a local Ray",
-        ) from exc
-
-
-def _fit(settings: RunSettings, where: str) -> _Plan:
-    """The workers' resources checked against the cluster's nodes, before any actor (and model) starts.
-    ``run.workers`` unset: as many as fit, which is one per GPU with ``run.gpus_per_worker=1``."""
-    import ray
-
-    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
-    cpus, gpus = settings.cpus_per_worker, settings.gpus_per_worker
-    for name, wanted, key in (("gpus_per_worker", gpus, "GPU"), ("cpus_per_worker", cpus, "CPU")):
-        most = max((node.get(key, 0.0) for node in nodes), default=0.0)
-        if wanted > most:
-            raise InvalidParameterError(
-                f"run.{name}",
-                f"each worker asks for {wanted:g} {key}(s), but no node of {where} has that many "
-                f"(the most on one node: {most:g}); lower run.{name} or add nodes that have them",
-            )
-    fits = sum(_fits_on(node, cpus, gpus) for node in nodes)
-    workers = settings.workers or fits
-    if workers > fits:
-        raise InvalidParameterError(
-            "run.workers",
-            f"{workers} workers of {cpus:g} CPU(s) and {gpus:g} GPU(s) each do not fit {where} "
-            f"({fits} fit); lower run.workers or leave it unset for as many as fit",
-        )
-    return _Plan(where, workers, cpus, gpus)
-
-
-def _fits_on(node: dict[str, float], cpus: float, gpus: float) -> int:
-    counts = [int(node.get(key, 0.0) // wanted) for key, wanted in (("CPU", cpus), ("GPU", gpus)) if wanted > 0]
-    return min(counts) if counts else 1
