@@ -49,7 +49,7 @@ def ray_startup_seconds() -> tuple[float, float]:
     import ray
 
     start = time.perf_counter()
-    ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
+    ray.init("local", num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
     started = time.perf_counter()
     ray.get(ray.remote(Nothing).options(num_cpus=1).remote().ready.remote())
     actor = time.perf_counter()
@@ -95,7 +95,7 @@ def hydra_ray_seconds(jobs: int, out: Path) -> float | None:
     out.mkdir()
     init = "hydra.launcher.ray.init"
     command = [sys.executable, __file__, "hydra-app", "-m", "hydra/launcher=ray", f"seed=range(0,{jobs})",
-               f"out={out}", f"hydra.sweep.dir={out / 'hydra'}", f"{init}.num_cpus=2",
+               f"out={out}", f"hydra.sweep.dir={out / 'hydra'}", f"{init}.address=local", f"+{init}.num_cpus=2",
                f"+{init}._node_ip_address=127.0.0.1", f"+{init}.include_dashboard=false"]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)

@@ -1,6 +1,7 @@
 """``run.executor=ray`` through the real CLI on a real local Ray (127.0.0.1, this machine's 2 CPUs): the same
-jobs, seeds and bytes as the local executor, a worker process killed mid-run, the driver killed and resumed,
-a cluster started with ``ray start --head`` and joined with ``auto``, and bad settings refused before any work.
+jobs, seeds and bytes as the local executor, a worker process killed mid-run, a job that kills its workers
+quarantined, the driver killed or stopped and resumed, a cluster started with ``ray start --head`` and joined
+with ``auto``, and bad settings refused before any work.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from run_helpers import assert_complete, cli, count_done, jobs, outputs, popen
+from run_helpers import assert_complete, cli, count_done, jobs, kill_and_resume, outputs, popen
+
+from abstractvision.pipeline.compose import load_run_config
+from abstractvision.pipeline.runner import Runner
+from abstractvision.pipeline.worker import JobResult, JobSpec, Worker
 
 if TYPE_CHECKING:
     import psutil
@@ -36,6 +41,13 @@ def wait_for(condition, process: subprocess.Popen[str], timeout: float = 180) ->
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the run made no progress"
         time.sleep(0.1)
+
+
+def start(args: tuple[str, ...], cwd: Path, run_dir: Path, done: int) -> subprocess.Popen[str]:
+    """The CLI running ``args``, once ``done`` jobs are done."""
+    driver = popen(*args, cwd=cwd)
+    wait_for(lambda: count_done(run_dir) >= done, driver)
+    return driver
 
 
 def ray_workers(driver: subprocess.Popen[str]) -> list[psutil.Process]:
@@ -88,25 +100,38 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_job_runs_once(tmp_path: P
     assert not victim.is_running()
 
 
+class CrashOnPrompt(Worker):
+    """A real tiny-sd worker whose process dies (like a native crash) on the prompt ``crash``."""
+
+    def __call__(self, job: JobSpec) -> JobResult:
+        if job.identity["params"]["prompt"] == "crash":
+            os._exit(1)
+        return super().__call__(job)
+
+
+@pytest.mark.slow
+@needs_ray
+def test_a_job_that_kills_its_worker_twice_is_quarantined(tmp_path: Path, tiny_sd_path: Path) -> None:
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the actors cannot import this test module
+    overrides = ["prompt=a red fox,crash,a blue fox", "backend.device=cpu", f"run.dir={tmp_path / 'r'}", *RAY]
+    summary = Runner(load_run_config([*overrides, "run.progress=false"]), worker_factory=CrashOnPrompt).run()
+    assert (summary.done, summary.failed) == (2, 1)
+    (failure,) = summary.failures
+    assert failure["error_type"] == "WorkerCrashedError" and failure["attempts"] == 2
+    assert "a worker died 2 times while running this job; it is quarantined" in failure["error"]
+
+
 @pytest.mark.slow
 @needs_ray
 def test_the_driver_killed_mid_run_resumes_with_nothing_lost_or_duplicated(tmp_path: Path, tiny_sd_path: Path) -> None:
-    args = (*SWEEP, "seed=range(0,8)", "run.dir=r", *RAY)
-    run_dir = tmp_path / "r"
-    driver = popen(*args, cwd=tmp_path)
-    wait_for(lambda: count_done(run_dir) >= 2, driver)
     import psutil
 
+    args, run_dir = (*SWEEP, "seed=range(0,8)", "run.dir=r", *RAY), tmp_path / "r"
+    driver = start(args, tmp_path, run_dir, done=2)
     ray_processes = psutil.Process(driver.pid).children(recursive=True)
-    driver.kill()
-    driver.wait()
-    done_before = {job_id: row["sha256"] for job_id, row in jobs(run_dir).items() if row["status"] == "done"}
-    assert 2 <= len(done_before) < 8
-    result = cli(*args, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert f"8 jobs: {8 - len(done_before)} done now, {len(done_before)} already done" in result.stdout
-    assert_complete(run_dir, 8)
-    assert done_before.items() <= {job_id: row["sha256"] for job_id, row in jobs(run_dir).items()}.items()
+    kill_and_resume(args, tmp_path, run_dir, driver, total=8)
     _, alive = psutil.wait_procs(ray_processes, timeout=30)  # the killed driver's Ray goes away on its own
     assert not alive, alive
 
@@ -114,10 +139,8 @@ def test_the_driver_killed_mid_run_resumes_with_nothing_lost_or_duplicated(tmp_p
 @pytest.mark.slow
 @needs_ray
 def test_ctrl_c_finishes_the_jobs_on_the_workers_and_the_run_resumes(tmp_path: Path, tiny_sd_path: Path) -> None:
-    args = (*SWEEP, "seed=range(0,8)", "run.dir=r", *RAY)
-    run_dir = tmp_path / "r"
-    driver = popen(*args, cwd=tmp_path)
-    wait_for(lambda: count_done(run_dir) >= 1, driver)
+    args, run_dir = (*SWEEP, "seed=range(0,8)", "run.dir=r", *RAY), tmp_path / "r"
+    driver = start(args, tmp_path, run_dir, done=1)
     driver.send_signal(signal.SIGINT)
     _, stderr = driver.communicate(timeout=120)
     assert driver.returncode == 130, stderr
