@@ -5,7 +5,7 @@ The server is a stdlib threaded HTTP server on 127.0.0.1 that waits ``--latency-
 standing in for a remote GPU server; the runner drives the ``openai`` backend against it, so the numbers
 include composing the config, planning, the manifest, and writing every output.
 
-    python bench/bench_http_concurrency.py [--jobs 24] [--latency-ms 200] [--concurrency 4]
+    python bench/bench_http_concurrency.py [--jobs 24] [--latency-ms 200] [--concurrency 4] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import argparse
 import base64
 import io
 import json
+import statistics
 import tempfile
 import threading
 import time
@@ -71,24 +72,36 @@ def sweep_seconds(base_url: str, jobs: int, concurrency: int, run_dir: Path) -> 
     return summary.elapsed_s
 
 
+def interleaved(jobs: int, latency_s: float, concurrency: int, rounds: int) -> tuple[list[float], list[float]]:
+    """Seconds of the serial and of the concurrent sweep, ``rounds`` times each, interleaved, against one server."""
+    server = slow_server(latency_s)
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    serial, parallel = [], []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            sweep_seconds(base_url, 2, 1, Path(tmp) / "warmup")  # imports and first compose, outside the timings
+            for attempt in range(rounds):
+                serial.append(sweep_seconds(base_url, jobs, 1, Path(tmp) / f"serial{attempt}"))
+                parallel.append(sweep_seconds(base_url, jobs, concurrency, Path(tmp) / f"parallel{attempt}"))
+    finally:
+        server.shutdown()
+    return serial, parallel
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=24)
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    server = slow_server(args.latency_ms / 1000)
-    base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            sweep_seconds(base_url, 2, 1, Path(tmp) / "warmup")  # imports and first compose, outside the timings
-            serial = sweep_seconds(base_url, args.jobs, 1, Path(tmp) / "serial")
-            parallel = sweep_seconds(base_url, args.jobs, args.concurrency, Path(tmp) / "parallel")
-    finally:
-        server.shutdown()
+    serial_runs, parallel_runs = interleaved(args.jobs, args.latency_ms / 1000, args.concurrency, args.rounds)
+    serial, parallel = statistics.median(serial_runs), statistics.median(parallel_runs)
     floor = args.jobs * args.latency_ms / 1000
-    print(f"{args.jobs} jobs, {args.latency_ms:.0f} ms per request (serial floor {floor:.1f} s)")
+    print(
+        f"{args.jobs} jobs, {args.latency_ms:.0f} ms per request (serial floor {floor:.1f} s), medians of {args.rounds}"
+    )
     print(f"  serial        : {serial:6.2f} s  ({args.jobs / serial:5.1f} jobs/s)")
     print(f"  concurrency {args.concurrency} : {parallel:6.2f} s  ({args.jobs / parallel:5.1f} jobs/s)")
     print(f"  speed-up      : {serial / parallel:.2f}x (target >= 3x)")

@@ -67,20 +67,33 @@ def make_backend(args: argparse.Namespace, **options: object) -> StableDiffusion
 
 
 def overhead(args: argparse.Namespace, backend: StableDiffusionCppVisionBackend, params: dict) -> None:
+    direct_times, backend_times = overhead_times(backend, params, args.images)
+    d, b = statistics.median(direct_times), statistics.median(backend_times)
+    print(f"\nPython-mode overhead over {args.images} images ({backend.config.resolved_threads()} threads, medians):")
+    print(f"  stable-diffusion-cpp-python directly: {d:6.3f} s/image")
+    print(f"  sdcpp backend (python mode):          {b:6.3f} s/image  (incl. PNG + metadata)")
+    print(f"  backend / direct: {b / d:.3f}x (target <= 1.05x)")
+
+
+def overhead_times(
+    backend: StableDiffusionCppVisionBackend, params: dict, images: int
+) -> tuple[list[float], list[float]]:
+    """Per-image seconds of stable-diffusion-cpp-python called directly and of the backend, alternating."""
     import stable_diffusion_cpp
 
     threads = backend.config.resolved_threads()
-    direct = stable_diffusion_cpp.StableDiffusion(model_path=str(args.model), n_threads=threads, verbose=False)
+    model = backend.config.model
+    direct = stable_diffusion_cpp.StableDiffusion(model_path=str(model), n_threads=threads, verbose=False)
     manager = VisionManager(backend)
     backend.preload()
 
     def call_direct(seed: int) -> None:
         direct.generate_image(
             prompt=PROMPT,
-            width=args.size,
-            height=args.size,
-            sample_steps=args.steps,
-            cfg_scale=args.guidance,
+            width=params["width"],
+            height=params["height"],
+            sample_steps=params["steps"],
+            cfg_scale=params["guidance_scale"],
             seed=seed,
         )
 
@@ -90,15 +103,11 @@ def overhead(args: argparse.Namespace, backend: StableDiffusionCppVisionBackend,
     call_direct(0)  # warm-up: first-call allocations on both sides
     call_backend(0)
     direct_times, backend_times = [], []
-    for seed in range(1, args.images + 1):
+    for seed in range(1, images + 1):
         direct_times.append(timed(call_direct, seed))
         backend_times.append(timed(call_backend, seed))
     direct.close()
-    d, b = statistics.median(direct_times), statistics.median(backend_times)
-    print(f"\nPython-mode overhead over {args.images} images ({threads} threads, medians):")
-    print(f"  stable-diffusion-cpp-python directly: {d:6.3f} s/image")
-    print(f"  sdcpp backend (python mode):          {b:6.3f} s/image  (incl. PNG + metadata)")
-    print(f"  backend / direct: {b / d:.3f}x (target <= 1.05x)")
+    return direct_times, backend_times
 
 
 def run_images(backend: StableDiffusionCppVisionBackend, params: dict, count: int) -> float:

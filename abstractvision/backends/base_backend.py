@@ -25,7 +25,8 @@ class VisionBackend(ABC):
 
     Subclasses implement the tasks they support and say so in ``get_capabilities()``; every other
     task raises ``CapabilityNotSupportedError`` through ``unsupported()``. ``progress`` callbacks
-    are best effort: engines that cannot report steps never call them.
+    are best effort: engines that cannot report steps never call them. The video methods return a list
+    (the video first, then one PNG per frame) when the request asks for ``frame_pngs``.
     """
 
     #: Short name used in metadata, configs and errors ("diffusers", "sdcpp", "openai").
@@ -62,12 +63,12 @@ class VisionBackend(ABC):
 
     def generate_video(
         self, request: VideoGenerationRequest, *, progress: ProgressCallback | None = None
-    ) -> GeneratedAsset:
+    ) -> GeneratedAsset | list[GeneratedAsset]:
         raise self.unsupported(TEXT_TO_VIDEO)
 
     def image_to_video(
         self, request: ImageToVideoRequest, *, progress: ProgressCallback | None = None
-    ) -> GeneratedAsset:
+    ) -> GeneratedAsset | list[GeneratedAsset]:
         raise self.unsupported(IMAGE_TO_VIDEO)
 
     def unsupported(self, task: str) -> CapabilityNotSupportedError:
@@ -90,7 +91,7 @@ class VisionBackend(ABC):
 _WHO_SUPPORTS = {
     TEXT_TO_VIDEO: "Use the openai backend with `text_to_video_path` set, or a video model.",
     IMAGE_TO_VIDEO: "Use the openai backend with `image_to_video_path` set, or a video model.",
-    MULTI_VIEW_IMAGE: "No built-in backend implements multi_view_image yet.",
+    MULTI_VIEW_IMAGE: "Use the diffusers backend with an image model (e.g. model=tiny-sd).",
 }
 
 

@@ -1,6 +1,7 @@
 """``abstractvision run [overrides]``: compose the config, expand the sweep, run (or resume) it.
 
-The command parses Hydra's override syntax itself and composes with Hydra's compose API (not
+A thin shell over ``pipeline/api.py`` (``abstractvision.run`` from Python is the same run). The command
+parses Hydra's override syntax itself and composes with Hydra's compose API (not
 ``hydra.main``), once per combination of config-group options; ``--help``, ``--cfg job``,
 ``--config-dir`` and ``-m`` behave as Hydra users expect, and ``./conf`` is searched first with no flag.
 Without any override other than ``run.*`` settings it runs ``+experiment=quickstart``.
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from ..pipeline.config import RunConfig
     from ..pipeline.runner import RunSummary
 
-QUICKSTART = "+experiment=quickstart"
 _HELP_GROUPS = ("backend", "model", "task", "sweep", "run", "experiment")
 
 
@@ -46,26 +46,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config_dirs import user_config_dirs
-    from ..pipeline.compose import load_run_config
+    from ..pipeline.api import compose, execute
 
     overrides = list(args.extra)
     flags = [o for o in overrides if o.startswith("-")]
     if flags:
         raise InvalidParameterError(flags[0], "unknown option of `abstractvision run`; see `abstractvision run --help`")
-    config_dirs = user_config_dirs(args.config_dir)
     if args.help:
-        print_help(args.parser, config_dirs)
+        from ..config_dirs import user_config_dirs
+
+        print_help(args.parser, user_config_dirs(args.config_dir))
         return 0
-    if all(o.lstrip("+~").startswith("run.") for o in overrides):
-        overrides.insert(0, QUICKSTART)
-    config = load_run_config(overrides, config_dirs)
+    config = compose(overrides, config_dirs=args.config_dir)
     if args.cfg == "job":
         print_configs(config)
         return 0
-    from ..pipeline.runner import Runner
-
-    summary = Runner(config, argv=["run", *overrides]).run()
+    summary = execute(config, overrides)
     if not config.run.dry_run:
         print_summary(summary)
     return summary.exit_code

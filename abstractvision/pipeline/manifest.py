@@ -97,7 +97,7 @@ class Manifest:
                 self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
             else:
                 self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                self._check_identity_version()  # before anything writes, the journal mode included
+                self.check_identity_version()  # before anything writes, the journal mode included
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute("PRAGMA busy_timeout=5000")
@@ -140,7 +140,7 @@ class Manifest:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'identity_version'").fetchone()
         return int(row[0]) if row else IDENTITY_VERSION
 
-    def _check_identity_version(self) -> None:
+    def check_identity_version(self) -> None:
         """Refuse, before writing anything, a run whose job ids were made under another identity layout:
         its jobs would all look new (and be redone), or worse, its old images be handed back as current."""
         version = self.identity_version()
@@ -289,11 +289,17 @@ class Manifest:
 
     # -- reading --------------------------------------------------------------------------------------
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, plan: int | None = None) -> dict[str, int]:
+        """Jobs by status (of ``plan``, or of any plan), plus ``total``."""
+        where, args = ("WHERE plan = ?", (plan,)) if plan is not None else ("", ())
         counts = dict.fromkeys(STATUSES, 0)
-        for status, count in self.conn.execute("SELECT status, count(*) FROM jobs GROUP BY status"):
+        for status, count in self.conn.execute(f"SELECT status, count(*) FROM jobs {where} GROUP BY status", args):
             counts[status] = count
         return {"total": sum(counts.values()), **counts}
+
+    def latest_plan(self) -> int | None:
+        """The plan of the last command run here (its jobs are the ones that command asked for)."""
+        return self.conn.execute("SELECT max(plan) FROM plans").fetchone()[0]
 
     def failures(self, limit: int = 20, plan: int | None = None) -> list[dict[str, Any]]:
         """Failed jobs (of ``plan``, or of any plan) with their last error."""
@@ -314,10 +320,13 @@ class Manifest:
             "mean_job_s": mean,
         }
 
-    def records(self, status: str | None = None) -> Iterator[dict[str, Any]]:
-        """Jobs in plan order as dicts, ``params`` and ``inputs`` decoded; only ``status`` ones if given."""
-        where, args = ("WHERE status = ?", (status,)) if status else ("", ())
-        for row in self.conn.execute(f"SELECT * FROM jobs {where} ORDER BY plan, seq", args):
+    def records(self, status: str | None = None, plan: int | None = None) -> Iterator[dict[str, Any]]:
+        """Jobs in plan order as dicts, ``params`` and ``inputs`` decoded; only ``status`` ones (of ``plan``)
+        if given."""
+        conditions = {"status = ?": status, "plan = ?": plan}
+        where = " AND ".join(c for c, v in conditions.items() if v is not None) or "1"
+        args = tuple(v for v in conditions.values() if v is not None)
+        for row in self.conn.execute(f"SELECT * FROM jobs WHERE {where} ORDER BY plan, seq", args):
             record = dict(row)
             record["params"] = json.loads(record["params"])
             record["inputs"] = json.loads(record["inputs"]) if record["inputs"] else {}

@@ -22,6 +22,7 @@ from ..registry import ModelRegistry, ModelSpec
 from ..tasks import FILE_PARAMS, PARAMS, get_task
 from ..validation import check_request, resolve_params
 from .config import Combination, RunConfig, redact
+from .inputs import expand_input_files
 from .jobs import JobEncoder, canonical_json
 from .params import check_used_by, normalize
 from .prompt_files import read_prompt_file
@@ -110,6 +111,12 @@ class Plan:
             blocks.append(zip_block(spec.zip, "sweep.zip"))
         if spec.file:
             blocks.append(rows_block(read_prompt_file(self._files.find(spec.file)), "sweep.file"))
+        blocks = [self._expand_input_files(block) for block in blocks]
+        swept = {key for block in blocks for key in block.keys}
+        for key in FILE_PARAMS:  # a folder or glob given as one value is an axis of its files
+            files = expand_input_files(key, combination.params.get(key), self._files.find)
+            if key not in swept and files is not None:
+                blocks.append(grid_axis(key, files))
         for block in blocks:
             for key in block.keys:
                 if key not in PARAMS:
@@ -118,6 +125,15 @@ class Plan:
                         f"unknown parameter {key!r}; valid parameters are {list(PARAMS)}",
                     )
         return blocks
+
+    def _expand_input_files(self, block: Block) -> Block:
+        """A grid axis of a file parameter with each folder or glob value replaced by its files."""
+        if len(block.keys) != 1 or block.keys[0] not in FILE_PARAMS:
+            return block
+        key, values = block.keys[0], []
+        for value in block.columns[0]:
+            values.extend(expand_input_files(key, value, self._files.find) or [value])
+        return Block(block.keys, (values,), block.source)
 
     def _check_model_fits(self, combination: Combination) -> None:
         """The model runs on the chosen backend and does the chosen task; else one error naming what fits."""

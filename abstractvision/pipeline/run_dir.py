@@ -52,6 +52,12 @@ class RunDir:
         manifest = self.manifest_path
         if manifest.is_file() and _header(manifest) != _SQLITE_HEADER:
             raise RunError(f"{manifest} is not an AbstractVision manifest (not SQLite); use another run.dir")
+        if manifest.is_file():  # a run made under another identity version is refused before the lock is made
+            existing = Manifest(manifest, readonly=True)
+            try:
+                existing.check_identity_version()
+            finally:
+                existing.close()
         if self.path.is_dir() and not manifest.exists():
             others = [p.name for p in self.path.iterdir() if p.name != LOCK_FILE]
             if others:

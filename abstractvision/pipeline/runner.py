@@ -8,7 +8,6 @@ imports torch; backends do, when they load.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -21,11 +20,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..outputs.writer import file_sha256, write_job_outputs
+from ..outputs.writer import outputs_intact, write_job_outputs
 from .config import RunConfig, redact_overrides
 from .executors import open_executor
 from .manifest import Manifest
 from .plan import Plan
+from .preview import RunPlan
 from .run_dir import RunDir
 from .worker import GroupDescription, JobFailed, JobSpec, Worker, WorkerFactory
 
@@ -82,23 +82,10 @@ class Runner:
     # -- steps --------------------------------------------------------------------------------------------
 
     def _dry_run(self, plan: Plan, run_dir: Path) -> RunSummary:
-        sample, distinct = [], set()
-        for job in plan.jobs():
-            distinct.add(job.job_id)
-            if len(sample) < self.settings.sample:
-                sample.append(job)
-        print(
-            f"dry run: {len(distinct)} jobs ({plan.size() - len(distinct)} duplicates collapsed) in "
-            f"{len(plan.groups)} backend group(s); run dir {run_dir}; nothing written, no model loaded",
-            file=self.out,
-        )
-        for job in sample:
-            identity = json.loads(job.identity)
-            params = json.dumps(identity["params"], ensure_ascii=False, sort_keys=True)
-            print(f"  {job.job_id}  {job.model}  {job.task}  seed={job.seed}  {params}", file=self.out)
-        if len(distinct) > len(sample):
-            print(f"  ... and {len(distinct) - len(sample)} more", file=self.out)
-        return RunSummary(run_dir, jobs=len(distinct))
+        preview = RunPlan.of(plan, run_dir, self.settings.sample)
+        print(f"dry run: {preview.describe()}", file=self.out)
+        print("nothing written, no model loaded", file=self.out)
+        return RunSummary(run_dir, jobs=preview.jobs)
 
     def _run(self, plan: Plan, run_dir: Path, manifest: Manifest) -> RunSummary:
         start = time.perf_counter()
@@ -127,11 +114,10 @@ class Runner:
         return summary
 
     def _broken_outputs(self, manifest: Manifest, plan_id: int, run_dir: Path) -> Iterator[str]:
-        """Done jobs whose file is missing or (with ``run.verify=sha256``) does not match its SHA-256."""
+        """Done jobs with a file missing or (``run.verify=sha256``) not matching its SHA-256, file by file."""
         full = self.settings.verify == "sha256"
         for job_id, output, sha256 in manifest.done_outputs(plan_id):
-            path = run_dir / output if output else None
-            if path is None or not path.is_file() or (full and file_sha256(path) != sha256):
+            if not output or not outputs_intact(run_dir, job_id, output, sha256, full=full):
                 log.warning("job %s: output %s is missing or corrupt; it will be redone", job_id, output)
                 yield job_id
 
@@ -218,6 +204,6 @@ class _NoBar:
 def _progress(total: int, enabled: bool) -> Any:
     if not enabled or total == 0:
         return _NoBar()
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a widget in notebooks, a text bar elsewhere
 
     return tqdm(total=total, unit="job", desc="jobs", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)

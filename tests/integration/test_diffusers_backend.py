@@ -224,7 +224,6 @@ def test_pipelines_share_components(manager: VisionManager, fox: Any) -> None:
     [
         (lambda m: m.generate_video("a fox running"), "text_to_video"),
         (lambda m: m.image_to_video(b"not used"), "image_to_video"),
-        (lambda m: m.generate_angles("a fox"), "multi_view_image"),
     ],
 )
 def test_unsupported_tasks_raise_capability_errors(call: Any, task: str) -> None:

@@ -98,4 +98,4 @@ def test_a_run_made_under_an_older_identity_version_is_refused_untouched(tmp_pat
     with pytest.raises(RunError, match=r"identity version 1; this one uses version 2 .* Start a new run folder"):
         run(run_dir)
     assert manifest.read_bytes() == before
-    assert sorted(p.name for p in run_dir.iterdir()) == [".lock", "manifest.sqlite"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["manifest.sqlite"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from run_helpers import assert_complete, cli, count_done, jobs, kill_and_resume, outputs, popen
+from run_helpers import assert_complete, cli, count_done, jobs, kill_and_resume, outputs, popen, wait_for_done
 
 from abstractvision.pipeline.compose import load_run_config
 from abstractvision.pipeline.runner import Runner
@@ -46,7 +46,7 @@ def wait_for(condition, process: subprocess.Popen[str], timeout: float = 180) ->
 def start(args: tuple[str, ...], cwd: Path, run_dir: Path, done: int) -> subprocess.Popen[str]:
     """The CLI running ``args``, once ``done`` jobs are done."""
     driver = popen(*args, cwd=cwd)
-    wait_for(lambda: count_done(run_dir) >= done, driver)
+    wait_for_done(run_dir, driver, at_least=done)
     return driver
 
 

@@ -129,22 +129,27 @@ def cached_snapshot(repo_id: str, *, revision: str | None, cache_dir: str | None
     return Path(found).parent if isinstance(found, str) else None
 
 
-def load_text_to_image(
-    model: ResolvedModel, *, dtype: Any, variant: str | None, cache_dir: str | None, safety_checker: bool
+def load_pipeline(
+    model: ResolvedModel,
+    pipeline_class: str | None,
+    *,
+    dtype: Any,
+    variant: str | None,
+    cache_dir: str | None,
+    safety_checker: bool,
 ) -> Any:
-    """Load ``model`` as a text-to-image pipeline (errors translated)."""
+    """Load ``model`` as diffusers class ``pipeline_class`` (``None``: a text-to-image pipeline); errors translated."""
     local = Path(model.location).is_dir()
     hub_kwargs: dict[str, Any] = {"cache_dir": cache_dir, "local_files_only": local}
     if not local:
         hub_kwargs["revision"] = model.revision
     with translate_load_errors(model.name), quiet_progress_bars():
-        from diffusers import AutoPipelineForText2Image, DiffusionPipeline
+        import diffusers
 
-        index = DiffusionPipeline.load_config(model.location, **hub_kwargs)
+        index = diffusers.DiffusionPipeline.load_config(model.location, **hub_kwargs)
         kwargs = _safety_checker_kwargs(index, enabled=safety_checker, model=model.name)
-        return AutoPipelineForText2Image.from_pretrained(
-            model.location, variant=variant, **_dtype_kwarg(dtype), **hub_kwargs, **kwargs
-        )
+        cls = getattr(diffusers, pipeline_class) if pipeline_class else diffusers.AutoPipelineForText2Image
+        return cls.from_pretrained(model.location, variant=variant, **_dtype_kwarg(dtype), **hub_kwargs, **kwargs)
 
 
 def _dtype_kwarg(dtype: Any) -> dict[str, Any]:

@@ -222,6 +222,7 @@ class OpenAICompatibleVisionBackend(VisionBackend):
         path = self.config.text_to_video_path
         if not path:
             raise self.unsupported(TEXT_TO_VIDEO)
+        _refuse_local_encoding(request)
         fields, unsent = self._fields(request, n=None)
         return self._video(TEXT_TO_VIDEO, request, path, fields, unsent, json=fields)
 
@@ -231,6 +232,7 @@ class OpenAICompatibleVisionBackend(VisionBackend):
         path = self.config.image_to_video_path
         if not path:
             raise self.unsupported(IMAGE_TO_VIDEO)
+        _refuse_local_encoding(request)
         fields, unsent = self._fields(request, n=None)
         files = [_upload("input_reference", "image", request.image)]
         sent = {"fields": fields, "files": [_describe_upload(f) for f in files]}
@@ -407,3 +409,12 @@ def _image_asset(data: bytes, mime: str, metadata: dict[str, Any]) -> GeneratedA
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         png = encode_png(image.convert("RGBA" if has_alpha else "RGB"), metadata)
     return GeneratedAsset(media_type="image", data=png, mime_type="image/png", metadata=metadata)
+
+
+def _refuse_local_encoding(request: VideoGenerationRequest | ImageToVideoRequest) -> None:
+    """The server encodes its own file: a format or frame PNGs asked of this backend would be silently dropped."""
+    if request.output_format is not None or request.frame_pngs:
+        field = "output_format" if request.output_format is not None else "frame_pngs"
+        raise InvalidParameterError(
+            field, "the openai backend returns the server's own video file and cannot re-encode it; unset it"
+        )

@@ -1,0 +1,45 @@
+"""The runner with batching (``run.batch_size``) vs the hand loop's one image per call, on tiny-sd.
+
+A slot until the runner has the setting: ``batching_available`` asks the config itself (a dry compose
+with ``run.batch_size``), so the harness reports "not available" rather than a figure it cannot
+measure. Target: the batched runner >= 1.10x faster. ``python -m bench --only runner-batching``.
+"""
+
+from __future__ import annotations
+
+from . import models
+from .bench_runner_overhead import hand_loop_command, runner_command
+from .harness import Figure, Row, Settings, Target, Unavailable
+
+BATCH_SIZE = 4
+TARGET = Target(">=", 1.1)
+
+
+def batching_available() -> bool:
+    """Whether the config accepts ``run.batch_size`` (composed, not guessed from the code)."""
+    from abstractvision.errors import AbstractVisionError
+    from abstractvision.pipeline.compose import load_run_config
+
+    try:
+        load_run_config([f"run.batch_size={BATCH_SIZE}", "run.dry_run=true"])
+    except AbstractVisionError:
+        return False
+    return True
+
+
+def runner_batching(settings: Settings) -> list[Row]:
+    subject = f"abstractvision run, run.batch_size={BATCH_SIZE}"
+    if not batching_available():
+        return [Unavailable("runner-batching", subject, "not available: run.batch_size not implemented", TARGET)]
+    jobs, model = (60 if settings.quick else 200), models.tiny_sd()
+    batched = [f"run.batch_size={BATCH_SIZE}"]
+    seconds = settings.processes(
+        {
+            "hand loop": lambda out: hand_loop_command(model, jobs, out),
+            subject: lambda out: [*runner_command(["model=tiny-sd"], jobs, out), *batched],
+        },
+        settings.folder("runner-batching"),
+        pngs=jobs,
+    )
+    hand, runner = tuple(seconds["hand loop"]), tuple(seconds[subject])
+    return [Figure("runner-batching", "hand loop", subject, hand, runner, TARGET, f"{jobs} tiny-sd jobs")]
