@@ -6,8 +6,8 @@ Hydra's Ray launcher, on the same sweep, measured side by side in one run, plus 
     (target on this 2-core machine: the Ray run no worse than 1.2x slower);
   * server-bound: the same sweep on the ``openai`` backend against a server taking ``--latency-ms`` per
     request, Ray with 2 workers vs the serial local executor (target: >= 1.7x faster);
-  * Hydra's Ray launcher (``pip install hydra-ray-launcher``; skipped if it does not import): one Ray task per
-    image, each building the backend and loading tiny-sd again, the naive way (target: Ray executor >= 2x faster).
+  * Hydra's Ray launcher (``pip install hydra-ray-launcher``; skipped if it does not import) running
+    ``bench/naive_hydra/app.py``: one Ray task per image, each loading tiny-sd again (target: >= 2x faster).
 
 Each timing is the whole ``Runner.run()``: planning, the manifest, writing every output, and for Ray starting a
 local Ray and the actors (each loads the model once). ``OMP_NUM_THREADS`` is 1 in every process, so that the
@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before torch loads, here and in every Ray worker
@@ -65,45 +64,22 @@ class Nothing:
         return True
 
 
-@dataclass
-class NaiveJob:
-    prompt: str = "a red fox"
-    seed: int = 0
-    out: str = "."
-
-
-def naive_job(cfg: NaiveJob) -> None:
-    """What a Hydra launcher job does: build the backend, load the model, make one image, write it."""
-    from abstractvision import HuggingFaceDiffusersBackendConfig, HuggingFaceDiffusersVisionBackend, VisionManager
-
-    backend = HuggingFaceDiffusersVisionBackend(HuggingFaceDiffusersBackendConfig(model_id="tiny-sd", device="cpu"))
-    asset = VisionManager(backend).generate_image(cfg.prompt, seed=cfg.seed)
-    Path(cfg.out, f"{cfg.seed}.png").write_bytes(asset.data)
-
-
-def hydra_app(argv: list[str]) -> None:
-    import hydra
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(name="naive", node=NaiveJob)
-    sys.argv = [sys.argv[0], *argv]
-    hydra.main(config_path=None, config_name="naive", version_base=None)(naive_job)()
-
-
 def hydra_ray_seconds(jobs: int, out: Path) -> float | None:
+    """``bench/naive_hydra/app.py`` (load the pipeline, make one image) on Hydra's Ray launcher, 2 CPUs."""
     try:
         import hydra_plugins.hydra_ray_launcher  # noqa: F401
     except ImportError:
         return None
-    out.mkdir()
-    init = "hydra.launcher.ray.init"
-    command = [sys.executable, __file__, "hydra-app", "-m", "hydra/launcher=ray", f"seed=range(0,{jobs})",
-               f"out={out}", f"hydra.sweep.dir={out / 'hydra'}", f"{init}.address=local", f"+{init}.num_cpus=2",
+    from abstractvision.builtin import ensure_builtin
+
+    app, init = Path(__file__).with_name("naive_hydra") / "app.py", "hydra.launcher.ray.init"
+    command = [sys.executable, str(app), "-m", f"model={ensure_builtin('tiny-sd')}", f"seed=range(0,{jobs})",
+               "hydra/launcher=ray", f"hydra.sweep.dir={out}", f"{init}.address=local", f"+{init}.num_cpus=2",
                f"+{init}._node_ip_address=127.0.0.1", f"+{init}.include_dashboard=false"]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     elapsed = time.perf_counter() - start
-    assert len(list(out.glob("*.png"))) == jobs
+    assert len(list(out.rglob("*.png"))) == jobs
     return elapsed
 
 
@@ -141,7 +117,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["hydra-app"]:
-        hydra_app(sys.argv[2:])
-    else:
-        main()
+    main()
