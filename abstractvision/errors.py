@@ -10,7 +10,8 @@ Every message says what was wrong and how to fix it. The runner's failure policy
     ├── BackendUnavailableError (ImportError) optional dependency missing               group
     ├── ModelLoadError                       weights found but failed to load          group
     ├── GenerationError                      the backend failed while generating       job
-    │   └── ResourceExhaustedError           out of (GPU) memory                       job
+    │   ├── ResourceExhaustedError           out of (GPU) memory                       job
+    │   └── WorkerCrashedError               its worker died under it repeatedly       job (quarantined)
     ├── JobInterruptedError                  interrupted run.max_interrupts times      job (quarantined)
     ├── BackendConnectionError               could not reach a server                  retry (circuit breaker)
     ├── BackendTimeoutError                  server too slow                           retry
@@ -68,6 +69,17 @@ class AbstractVisionError(Exception):
     def retryable(self) -> bool:
         return self.scope is Scope.RETRY
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by state, not by constructor arguments: errors cross processes (spawned workers, Ray actors)."""
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[AbstractVisionError], args: tuple[Any, ...], state: dict[str, Any]) -> AbstractVisionError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidParameterError(AbstractVisionError, ValueError):
     """A request or config value is invalid; ``field`` names it."""
@@ -117,6 +129,10 @@ class ResourceExhaustedError(GenerationError):
     """The device ran out of memory; lower the size, batch or enable offloading."""
 
     advice = "lower the size or batch, or enable offloading, then run the same command"
+
+
+class WorkerCrashedError(GenerationError):
+    """The job was running each time its worker process died: it is quarantined, not tried again."""
 
 
 class BackendConnectionError(AbstractVisionError):

@@ -22,6 +22,7 @@ from .jobs import canonical_json
 _SECRET = re.compile(r"key|token|secret|password", re.IGNORECASE)
 VERIFY_MODES = ("sha256", "exists")
 REDACTED = "<redacted>"
+EXECUTORS = ("local", "ray")
 
 
 def redact(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,6 +57,11 @@ class RunSettings:
     verify: str = "sha256"
     max_interrupts: int = 2
     retry_failed: bool = False
+    executor: str = "local"
+    ray_address: str | None = None
+    workers: int | None = None
+    cpus_per_worker: float = 1.0
+    gpus_per_worker: float = 0.0
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RunSettings:
@@ -67,6 +73,13 @@ class RunSettings:
                 raise InvalidParameterError(f"run.{name}", f"must be an integer >= {minimum}, got {value!r}")
         if settings.verify not in VERIFY_MODES:
             raise InvalidParameterError("run.verify", f"must be one of {list(VERIFY_MODES)}, got {settings.verify!r}")
+        if settings.executor not in EXECUTORS:
+            raise InvalidParameterError("run.executor", f"must be one of {list(EXECUTORS)}, got {settings.executor!r}")
+        if settings.workers is not None and settings.workers < 1:
+            raise InvalidParameterError("run.workers", f"must be an integer >= 1 or null, got {settings.workers!r}")
+        for name in ("cpus_per_worker", "gpus_per_worker"):
+            if getattr(settings, name) < 0:
+                raise InvalidParameterError(f"run.{name}", f"must be a number >= 0, got {getattr(settings, name)!r}")
         return settings
 
 

@@ -13,23 +13,24 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import BackendConnectionError, Scope, scope_of
+from ..errors import AbstractVisionError, BackendConnectionError, Scope, scope_of
 from ..outputs.writer import outputs_intact, write_job_outputs
 from .config import RunConfig, redact_overrides
-from .executors import make_executor
+from .executors import open_executor
 from .manifest import Manifest
 from .plan import Plan
 from .preflight import preflight
 from .preview import RunPlan
 from .run_dir import RunDir
-from .worker import GroupDescription, JobFailed, JobSpec, Worker
+from .worker import GroupDescription, JobFailed, JobSpec, Worker, WorkerFactory
 
-WorkerFactory = Callable[[GroupDescription], Worker]
 log = logging.getLogger(__name__)
 
 
@@ -114,10 +115,9 @@ class Runner:
         self.argv = argv
         self.out = out or sys.stdout
         self.stop = threading.Event()
-        self._make_worker = worker_factory or self._local_worker
-
-    def _local_worker(self, group: GroupDescription) -> Worker:
-        return Worker(group, retries=self.settings.retries, retry_delay_s=self.settings.retry_delay_s)
+        self._make_worker = worker_factory or partial(
+            Worker, retries=self.settings.retries, retry_delay_s=self.settings.retry_delay_s
+        )  # a partial, not a method: executors may pickle it to build workers elsewhere
 
     def run(self) -> RunSummary:
         plan = Plan(self.config)  # every input checked, options and files validated, no weights loaded
@@ -127,6 +127,7 @@ class Runner:
             print(f"note: {note}", file=sys.stderr)
         if self.settings.dry_run:
             return self._dry_run(plan, run_dir)
+        self._executor = open_executor(self.settings)  # Ray: joined and its resources checked, folder untouched
         with RunDir(run_dir).open_for_writing() as manifest:
             return self._run(plan, run_dir, manifest)
 
@@ -194,17 +195,12 @@ class Runner:
                 yield JobSpec.from_row(row)
 
         try:
-            worker = self._make_worker(group)
-        except Exception as exc:  # the backend cannot even be built (a missing package, a bad file)
-            guard.stopped = StoppedGroup(group.model.name, group.backend, exc, "its backend could not be built")
-        else:
-            worker.stop = self.stop  # Ctrl-C also stops retries
-            try:
-                for job, outcome in make_executor(self.settings.concurrency).map(worker, items()):
+            with closing(self._executor.run(group, self._make_worker, items(), self.stop)) as outcomes:
+                for job, outcome in outcomes:
                     self._record(job, outcome, manifest, run_dir, summary, guard, group)
                     bar.update(1)
-            finally:
-                worker.close()
+        except AbstractVisionError as exc:  # the group's worker could not even be built (a package, a bad file)
+            guard.stopped = StoppedGroup(group.model.name, group.backend, exc, "its backend could not be built")
         if guard.stopped:
             guard.stopped.pending = manifest.count_todo(plan_id, group.key)
             summary.stopped_groups.append(guard.stopped)

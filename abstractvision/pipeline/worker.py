@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,9 @@ class JobFailed(Exception):
         super().__init__(str(error))
         self.error, self.attempts, self.duration_s = error, attempts, duration_s
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return JobFailed, (self.error, self.attempts)
+
 
 class Worker:
     """Runs one group's jobs. Build it where the work happens; call it once per job; ``close()`` at the end.
@@ -128,3 +131,7 @@ class Worker:
 
     def close(self) -> None:
         self.backend.unload()
+
+
+WorkerFactory = Callable[[GroupDescription], Worker]
+"""Builds a group's worker where the work happens (picklable, for executors that run it elsewhere)."""

@@ -72,3 +72,17 @@ def assert_complete(run_dir: Path, expected: int) -> None:
         assert record["job_id"] == job_id and record["seed"] == row["seed"]
         sidecar = json.loads((run_dir / "outputs" / f"{job_id}.json").read_text())
         assert sidecar["files"][0]["sha256"] == row["sha256"] and sidecar["job"]["seed"] == row["seed"]
+
+
+def kill_and_resume(args: tuple[str, ...], cwd: Path, run_dir: Path, driver: subprocess.Popen[str], total: int) -> None:
+    """SIGKILL ``driver`` (no cleanup of any kind), run ``args`` again: it finishes what was left, keeps what
+    was done, and every job is done exactly once."""
+    driver.kill()
+    driver.wait()
+    done_before = {job_id: row["sha256"] for job_id, row in jobs(run_dir).items() if row["status"] == "done"}
+    assert 2 <= len(done_before) < total
+    result = cli(*args, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert f"{total} jobs: {total - len(done_before)} done now, {len(done_before)} already done" in result.stdout
+    assert_complete(run_dir, total)
+    assert done_before.items() <= {job_id: row["sha256"] for job_id, row in jobs(run_dir).items()}.items()

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from run_helpers import assert_complete, cli, jobs, popen, wait_for_done
+from run_helpers import assert_complete, cli, jobs, kill_and_resume, popen, wait_for_done
 
 from abstractvision.pipeline.run_dir import RunLock
 
@@ -21,16 +21,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path: Path, tiny_
     process = popen(*ARGS, cwd=tmp_path)
     run_dir = tmp_path / "r"
     wait_for_done(run_dir, process, at_least=2)
-    process.kill()  # SIGKILL: no cleanup of any kind
-    process.wait()
-    done_before = {job_id: row["sha256"] for job_id, row in jobs(run_dir).items() if row["status"] == "done"}
-    assert 2 <= len(done_before) < 5
-    result = cli(*ARGS, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert f"5 jobs: {5 - len(done_before)} done now, {len(done_before)} already done" in result.stdout
-    assert_complete(run_dir, 5)
-    after = {job_id: row["sha256"] for job_id, row in jobs(run_dir).items()}
-    assert done_before.items() <= after.items()
+    kill_and_resume(ARGS, tmp_path, run_dir, process, total=5)
 
 
 def test_ctrl_c_stops_after_the_current_job_and_the_run_resumes(tmp_path: Path, tiny_sd_path: Path) -> None:

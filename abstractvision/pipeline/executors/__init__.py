@@ -1,5 +1,28 @@
-"""Executors decide where jobs run; the runner stays the only manifest writer whichever is used."""
+"""Executors decide where jobs run; the runner stays the only manifest writer whichever is used.
 
-from .local import LocalExecutor, ThreadExecutor, make_executor
+``open_executor(settings)`` gives what ``run.executor`` names, ready to run groups: ``run(group, make_worker,
+items, stop)`` builds the group's worker(s) from its description and yields ``(job, outcome)`` in the
+driver's thread, where ``outcome`` is a ``JobResult``, a ``JobFailed`` or another exception.
+"""
 
-__all__ = ["LocalExecutor", "ThreadExecutor", "make_executor"]
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .local import LocalExecutor, LocalWorkers, ThreadExecutor, make_executor
+
+if TYPE_CHECKING:
+    from ..config import RunSettings
+    from .ray import RayWorkers
+
+__all__ = ["LocalExecutor", "LocalWorkers", "ThreadExecutor", "make_executor", "open_executor"]
+
+
+def open_executor(settings: RunSettings) -> LocalWorkers | RayWorkers:
+    """``run.executor``'s executor. For Ray this connects (or starts a local Ray) and checks the cluster's
+    resources against the settings, so that bad settings fail before the run folder is touched."""
+    if settings.executor == "ray":
+        from .ray import RayWorkers
+
+        return RayWorkers.connect(settings)
+    return LocalWorkers(settings.concurrency)

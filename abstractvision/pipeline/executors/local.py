@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import threading
+
+    from ..worker import GroupDescription, JobSpec, WorkerFactory
 
 Item = TypeVar("Item")
 
@@ -58,3 +63,20 @@ _END = object()
 
 def make_executor(concurrency: int) -> LocalExecutor | ThreadExecutor:
     return LocalExecutor() if concurrency <= 1 else ThreadExecutor(concurrency)
+
+
+class LocalWorkers:
+    """A group's one worker, in this process, fed serially or by ``concurrency`` threads."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
+
+    def run(
+        self, group: GroupDescription, make_worker: WorkerFactory, items: Iterable[JobSpec], stop: threading.Event
+    ) -> Iterator[tuple[JobSpec, Any]]:
+        worker = make_worker(group)
+        worker.stop = stop  # Ctrl-C also stops retries
+        try:
+            yield from make_executor(self.concurrency).map(worker, items)
+        finally:
+            worker.close()
