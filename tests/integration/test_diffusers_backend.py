@@ -316,6 +316,20 @@ def test_safety_checker_request_on_a_model_without_one(tiny_sd_path: Path) -> No
         backend.preload()
 
 
+def test_thread_count_is_set_at_load_and_recorded(fox: Any) -> None:
+    """`threads` can change CPU bytes, so every asset says what it ran with; 0 (the default) leaves torch alone."""
+    import torch
+
+    default = torch.get_num_threads()
+    assert fox.metadata["threads"] == default and read_png_record(fox.data)["threads"] == default
+    manager = make_manager(threads=default + 1)
+    try:
+        asset = manager.generate_image(PROMPT, seed=0)
+        assert asset.metadata["threads"] == torch.get_num_threads() == default + 1
+    finally:
+        torch.set_num_threads(default)
+
+
 def test_memory_options_run_on_cpu(fox: Any) -> None:
     manager = make_manager(vae_slicing=True, vae_tiling=True, attention_slicing=True)
     asset = manager.generate_image(PROMPT, seed=0)
@@ -335,6 +349,7 @@ def test_memory_options_run_on_cpu(fox: Any) -> None:
         ({"loras": [{"path": "a.safetensors", "scale": 1}]}, r"`backend.loras\[0\].scale`: unknown key"),
         ({"loras": [{"path": "x/a.safetensors"}, {"path": "y/a.safetensors"}]}, r"adapter name 'a' is used twice"),
         ({"model_id": ""}, r"`backend.model_id`: must be a non-empty string"),
+        ({"threads": -1}, r"`backend.threads`: must be an integer >= 0"),
     ],
 )
 def test_bad_config_fails_naming_the_field(options: dict[str, Any], message: str) -> None:
