@@ -367,6 +367,34 @@ def test_out_of_memory_becomes_resource_exhausted() -> None:
     assert isinstance(excinfo.value.__cause__, torch.OutOfMemoryError)
 
 
+@pytest.mark.parametrize(
+    ("class_name", "loaded"),
+    [
+        ("StableDiffusionPipeline", "StableDiffusionPipeline"),
+        ("StableDiffusionImg2ImgPipeline", "AutoPipelineForText2Image"),  # maps it to its text-to-image sibling
+        ("NoSuchPipeline", "AutoPipelineForText2Image"),
+    ],
+)
+def test_the_index_names_the_pipeline_class(class_name: str, loaded: str) -> None:
+    assert diffusers_loading.text_to_image_class({"_class_name": class_name}).__name__ == loaded
+
+
+def test_one_text_to_image_run_imports_neither_auto_pipeline_nor_other_pipelines(tiny_sd_path: Path) -> None:
+    """Start-up: AutoPipeline imports every pipeline diffusers has; the class the index names imports one."""
+    script = (
+        "import sys\n"
+        "from abstractvision import HuggingFaceDiffusersBackendConfig as C, HuggingFaceDiffusersVisionBackend as B\n"
+        "from abstractvision import ImageGenerationRequest as R\n"
+        "asset = B(C(device='cpu')).generate_image(R(prompt='a fox', seed=0, steps=1))\n"
+        "print(asset.metadata['pipeline'], *(m for m in sys.modules if m.startswith('diffusers.pipelines.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    pipeline, *modules = result.stdout.split()
+    assert pipeline == "StableDiffusionPipeline" and "diffusers.pipelines.stable_diffusion" in modules
+    assert not {"diffusers.pipelines.auto_pipeline", "diffusers.pipelines.flux"} & set(modules)
+
+
 def test_missing_diffusers_names_the_extra(tiny_sd_path: Path) -> None:
     script = (
         "import sys; sys.modules['diffusers'] = None\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.metadata
+import inspect
 import os
 import platform
 import re
@@ -138,13 +139,32 @@ def load_text_to_image(
     if not local:
         hub_kwargs["revision"] = model.revision
     with translate_load_errors(model.name), quiet_progress_bars():
-        from diffusers import AutoPipelineForText2Image, DiffusionPipeline
+        from diffusers import DiffusionPipeline
 
         index = DiffusionPipeline.load_config(model.location, **hub_kwargs)
         kwargs = _safety_checker_kwargs(index, enabled=safety_checker, model=model.name)
-        return AutoPipelineForText2Image.from_pretrained(
+        return text_to_image_class(index).from_pretrained(
             model.location, variant=variant, **_dtype_kwarg(dtype), **hub_kwargs, **kwargs
         )
+
+
+def text_to_image_class(index: Mapping[str, Any]) -> Any:
+    """The pipeline class the model index names when it makes images from text alone, else AutoPipeline.
+
+    Importing ``AutoPipelineForText2Image`` imports every pipeline diffusers has (hundreds of modules, seconds
+    of start-up); the class named by ``_class_name`` imports only its own. A class whose call takes an
+    ``image`` or ``mask_image`` (an image-to-image or inpainting index) is left to AutoPipeline, which maps it
+    to its text-to-image sibling.
+    """
+    import diffusers
+
+    named = getattr(diffusers, str(index.get("_class_name")), None)
+    if isinstance(named, type) and issubclass(named, diffusers.DiffusionPipeline):
+        if not {"image", "mask_image"} & set(inspect.signature(named.__call__).parameters):
+            return named
+    from diffusers import AutoPipelineForText2Image
+
+    return AutoPipelineForText2Image
 
 
 def _dtype_kwarg(dtype: Any) -> dict[str, Any]:
