@@ -1,11 +1,13 @@
 """AbstractVision: declarative, reproducible generative-vision pipelines.
 
 ``import abstractvision`` stays light: torch, diffusers and stable_diffusion_cpp are imported only
-when a backend that needs them is used.
+when a backend that needs them is used, and the run API (``plan``, ``run``, ``open_run``) resolves on
+first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from . import backends
@@ -40,6 +42,16 @@ from .vision_manager import VisionManager
 
 __version__ = "0.1.0"
 
+# Public name -> the module that defines it, imported on first use.
+_RUN_API = {
+    "RunItem": "abstractvision.pipeline.results",
+    "RunPlan": "abstractvision.pipeline.preview",
+    "RunResult": "abstractvision.pipeline.results",
+    "open_run": "abstractvision.pipeline.results",
+    "plan": "abstractvision.pipeline.api",
+    "run": "abstractvision.pipeline.api",
+}
+
 __all__ = [
     "TASKS",
     "AbstractVisionError",
@@ -65,7 +77,10 @@ __all__ = [
     "OpenAICompatibleVisionBackend",
     "ResourceExhaustedError",
     "RunError",
+    "RunItem",
     "RunLockedError",
+    "RunPlan",
+    "RunResult",
     "StableDiffusionCppBackendConfig",
     "StableDiffusionCppVisionBackend",
     "VideoGenerationRequest",
@@ -74,11 +89,16 @@ __all__ = [
     "VisionManager",
     "__version__",
     "default_registry",
+    "open_run",
+    "plan",
+    "run",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """Backend classes resolve lazily so that their heavy imports happen on first use."""
+    """Backend classes and the run API resolve lazily so that their imports happen on first use."""
     if name in backends.__all__:
         return getattr(backends, name)
+    if name in _RUN_API:
+        return getattr(importlib.import_module(_RUN_API[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

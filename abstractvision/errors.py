@@ -1,32 +1,51 @@
 """One exception hierarchy for the whole package.
 
-Every message says what was wrong and how to fix it. The runner's retry policy reads
-``retryable`` from the class, never the message text::
+Every message says what was wrong and how to fix it. The runner's failure policy reads each error's
+``scope`` (and ``advice``) from its class, never the message text::
 
-    AbstractVisionError                      root; carries job_id, backend, model
-    ├── InvalidParameterError (ValueError)   bad input, names the field          permanent
-    ├── CapabilityNotSupportedError          task not supported by backend/model permanent
-    ├── ModelNotFoundError (LookupError)     unknown model / not in local cache  permanent
-    ├── BackendUnavailableError (ImportError) optional dependency missing         permanent
-    ├── ModelLoadError                       weights found but failed to load    permanent
-    ├── GenerationError                      the backend failed while generating permanent
-    │   └── ResourceExhaustedError           out of (GPU) memory                 permanent
-    ├── BackendConnectionError               could not reach a server            retryable
-    ├── BackendTimeoutError                  server too slow                     retryable
-    ├── BackendResponseError                 server answered with an error       429/5xx retryable
-    └── RunError                             run directory / manifest problems   permanent
-        └── RunLockedError                   another runner holds the run dir    permanent
+    AbstractVisionError                      root; carries job_id, backend, model      scope
+    ├── InvalidParameterError (ValueError)   bad input, names the field                job
+    ├── CapabilityNotSupportedError          task not supported by backend/model       group
+    ├── ModelNotFoundError (LookupError)     unknown model / not in local cache        group
+    ├── BackendUnavailableError (ImportError) optional dependency missing               group
+    ├── ModelLoadError                       weights found but failed to load          group
+    ├── GenerationError                      the backend failed while generating       job
+    │   └── ResourceExhaustedError           out of (GPU) memory                       job
+    ├── JobInterruptedError                  interrupted run.max_interrupts times      job (quarantined)
+    ├── BackendConnectionError               could not reach a server                  retry (circuit breaker)
+    ├── BackendTimeoutError                  server too slow                           retry
+    ├── BackendResponseError                 server answered with an error             429/5xx retry,
+    │                                                                                  400/413/422 job, other group
+    └── RunError                             run directory / manifest problems         run
+        ├── RunLockedError                   another runner holds the run dir          run
+        └── PreflightError                   a check before any job failed             run
+
+Scopes: ``retry`` is worth another attempt (one budget per job, shared by every layer); ``job`` is
+permanent for that job (recorded, the others go on); ``group`` is permanent for every job of the backend
+group (load, auth, missing package, server gone): the group stops at once and its jobs stay pending;
+``run`` stops before any job. ``docs/troubleshooting.md`` lists every class with what to do.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import Any, ClassVar
+
+
+class Scope(str, enum.Enum):
+    """How far a failure reaches: what the runner does about it."""
+
+    RETRY = "retry"
+    JOB = "job"
+    GROUP = "group"
+    RUN = "run"
 
 
 class AbstractVisionError(Exception):
     """Root of every error raised by AbstractVision."""
 
-    retryable: ClassVar[bool] = False
+    scope: ClassVar[Scope] = Scope.JOB
+    advice: ClassVar[str] = "fix the cause named above, then run the same command"
 
     def __init__(
         self,
@@ -45,9 +64,15 @@ class AbstractVisionError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def retryable(self) -> bool:
+        return self.scope is Scope.RETRY
+
 
 class InvalidParameterError(AbstractVisionError, ValueError):
     """A request or config value is invalid; ``field`` names it."""
+
+    advice = "fix the value named above, then run the same command"
 
     def __init__(self, field: str, message: str, **context: Any) -> None:
         super().__init__(f"`{field}`: {message}", **context)
@@ -57,59 +82,114 @@ class InvalidParameterError(AbstractVisionError, ValueError):
 class CapabilityNotSupportedError(AbstractVisionError):
     """The backend (or model) cannot perform the requested task."""
 
+    scope = Scope.GROUP
+    advice = "pick a backend or model that does the task, then run the same command"
+
 
 class ModelNotFoundError(AbstractVisionError, LookupError):
     """The model is unknown, or not available locally while downloads are disabled."""
+
+    scope = Scope.GROUP
+    advice = "put the model's files in place (or fix its source), then run the same command"
 
 
 class BackendUnavailableError(AbstractVisionError, ImportError):
     """An optional dependency needed by a backend is not installed."""
 
+    scope = Scope.GROUP
+    advice = "install the extra named above, then run the same command"
+
 
 class ModelLoadError(AbstractVisionError):
     """Model files were found but could not be loaded."""
+
+    scope = Scope.GROUP
+    advice = "fix or replace the model files, then run the same command"
 
 
 class GenerationError(AbstractVisionError):
     """The backend failed while generating."""
 
+    advice = "fix the cause named above, then run the same command (failed jobs run again, done ones are kept)"
+
 
 class ResourceExhaustedError(GenerationError):
     """The device ran out of memory; lower the size, batch or enable offloading."""
 
+    advice = "lower the size or batch, or enable offloading, then run the same command"
+
 
 class BackendConnectionError(AbstractVisionError):
-    """The server could not be reached. Safe to retry."""
+    """The server could not be reached. Safe to retry; N in a row stop the group (the server is gone)."""
 
-    retryable = True
+    scope = Scope.RETRY
+    advice = "start the server or fix backend.base_url, then run the same command"
 
 
 class BackendTimeoutError(AbstractVisionError):
     """The server did not answer in time. Safe to retry."""
 
-    retryable = True
+    scope = Scope.RETRY
+    advice = "run the same command again to retry (raise backend.timeout_s if the server is slow)"
 
 
 class BackendResponseError(AbstractVisionError):
-    """The server answered with an error status. Retryable for 429 and 5xx."""
+    """The server answered with an error status: 429 and 5xx are retryable, a refused request (400, 413,
+    422) is permanent for its job, and any other status (401, 403, 404: the key or the route) for the group."""
 
     def __init__(self, message: str, *, status_code: int | None = None, **context: Any) -> None:
         super().__init__(message, **context)
         self.status_code = status_code
 
     @property
-    def retryable(self) -> bool:  # type: ignore[override]
-        return self.status_code is not None and (self.status_code == 429 or self.status_code >= 500)
+    def scope(self) -> Scope:  # type: ignore[override]
+        code = self.status_code
+        if code is None or code == 429 or code >= 500:
+            return Scope.RETRY
+        return Scope.JOB if code in REFUSED_STATUSES else Scope.GROUP
+
+    @property
+    def advice(self) -> str:  # type: ignore[override]
+        if self.status_code in (401, 403):
+            return "fix backend.api_key (or backend.api_key_env), then run the same command"
+        if self.scope is Scope.RETRY:
+            return "run the same command again to retry"
+        if self.scope is Scope.JOB:
+            return "fix the refused request (see the server's message), then run the same command"
+        return "fix backend.base_url or the server's routes, then run the same command"
+
+
+REFUSED_STATUSES = (400, 413, 422)
+
+
+class JobInterruptedError(AbstractVisionError):
+    """A job was found ``running`` by ``run.max_interrupts`` runners in a row: it may crash the runner."""
+
+    advice = (
+        "it may be crashing the runner (out of memory, a native crash): lower its size or steps, or run it alone; "
+        "run.retry_failed=true runs it again"
+    )
 
 
 class RunError(AbstractVisionError):
     """The run directory or its manifest cannot be used."""
+
+    scope = Scope.RUN
 
 
 class RunLockedError(RunError):
     """Another runner is working on the same run directory."""
 
 
+class PreflightError(RunError):
+    """A check made once before any job (extras, model files, names, output folder, server) failed."""
+
+
+def scope_of(error: BaseException) -> Scope:
+    """How far ``error`` reaches (reads the class, not the message); an unexpected exception fails its job."""
+    return error.scope if isinstance(error, AbstractVisionError) else Scope.JOB
+
+
 def is_retryable(error: BaseException) -> bool:
-    """Whether ``error`` is worth another attempt (reads the class, not the message)."""
-    return bool(getattr(error, "retryable", False)) if isinstance(error, AbstractVisionError) else False
+    """Whether ``error`` is worth another attempt."""
+    return scope_of(error) is Scope.RETRY

@@ -39,6 +39,9 @@ class ModelSpec:
     size_multiple: int = 8
     defaults: Mapping[str, Any] = field(default_factory=dict)
     components: Mapping[str, str] = field(default_factory=dict)
+    #: multi_view_image: the prompt of each view (``views.PROMPT_TEMPLATE`` when empty); a model trained for
+    #: views (a multi-angle edit LoRA) sets the phrasing it was trained on.
+    view_prompt: str = ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], origin: str) -> ModelSpec:

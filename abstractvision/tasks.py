@@ -30,13 +30,14 @@ IMAGE_TO_VIDEO = "image_to_video"
 MULTI_VIEW_IMAGE = "multi_view_image"
 
 #: The generation parameters a run config holds at its root, by type.
-STR_PARAMS = ("prompt", "negative_prompt", "scheduler")
+STR_PARAMS = ("prompt", "negative_prompt", "scheduler", "output_format")
 INT_PARAMS = ("width", "height", "steps", "num_frames", "fps", "seed")
 FLOAT_PARAMS = ("guidance_scale", "strength")
+BOOL_PARAMS = ("frame_pngs",)
 #: Config parameters that name an input file; jobs carry the file's content hash, never its path.
 FILE_PARAMS = ("image", "mask")
 OTHER_PARAMS = ("angles", "extra")
-PARAMS: tuple[str, ...] = (*STR_PARAMS, *INT_PARAMS, *FLOAT_PARAMS, *FILE_PARAMS, *OTHER_PARAMS)
+PARAMS: tuple[str, ...] = (*STR_PARAMS, *INT_PARAMS, *FLOAT_PARAMS, *BOOL_PARAMS, *FILE_PARAMS, *OTHER_PARAMS)
 #: Config parameters that travel in ``request.extra`` because no request type has a field for them.
 EXTRA_PARAMS = ("scheduler",)
 

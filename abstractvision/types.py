@@ -6,7 +6,7 @@ replay. ``None`` means "use the model's default" and is resolved before dispatch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,13 +51,15 @@ class MultiAngleRequest:
 
     prompt: str
     reference_image: bytes | None = None
-    angles: Sequence[str] = ("front", "three_quarter", "side", "back")
+    #: each a view name or ``{"azimuth": deg, "elevation": deg}`` (``views.parse_views``)
+    angles: Sequence[str | Mapping[str, float]] = ("front", "three_quarter", "side", "back")
     negative_prompt: str | None = None
     width: int | None = None
     height: int | None = None
     seed: int | None = None
     steps: int | None = None
     guidance_scale: float | None = None
+    strength: float | None = None  # with a reference image: how far each view departs from it
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,6 +73,8 @@ class VideoGenerationRequest:
     height: int | None = None
     num_frames: int | None = None
     fps: int | None = None
+    output_format: str | None = None  # "mp4" (default), "webm", "gif", "webp": media.video.FORMATS
+    frame_pngs: bool = False  # also return every frame as a lossless PNG
     seed: int | None = None
     steps: int | None = None
     guidance_scale: float | None = None
@@ -88,6 +92,8 @@ class ImageToVideoRequest:
     height: int | None = None
     num_frames: int | None = None
     fps: int | None = None
+    output_format: str | None = None  # "mp4" (default), "webm", "gif", "webp": media.video.FORMATS
+    frame_pngs: bool = False  # also return every frame as a lossless PNG
     seed: int | None = None
     steps: int | None = None
     guidance_scale: float | None = None

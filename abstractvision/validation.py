@@ -8,15 +8,19 @@ beyond decoding the image bytes it is handed.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from numbers import Real
 from typing import Any
 
 from .errors import InvalidParameterError
 from .media.images import decoded_size
+from .media.video import check_output_format
 from .registry import ModelSpec
 from .tasks import IMAGE_TO_VIDEO, TASKS
-from .types import ImageEditRequest, ImageToVideoRequest, MultiAngleRequest, VisionRequest
+from .types import ImageEditRequest, ImageToVideoRequest, MultiAngleRequest, VideoGenerationRequest, VisionRequest
+from .video_families import check_video_request, video_family
+from .views import check_view_prompt, parse_views
 
 MAX_SEED = 2**63 - 1
 
@@ -47,6 +51,10 @@ def check_request(task: str, request: VisionRequest, spec: ModelSpec | None = No
     """Raise ``InvalidParameterError`` for the first invalid field of ``request``."""
     check_task(task)
     multiple = spec.size_multiple if spec else 8
+    family = video_family(spec.family) if spec else None
+    is_video = isinstance(request, (VideoGenerationRequest, ImageToVideoRequest))
+    if family is not None and is_video:
+        multiple = math.lcm(multiple, family.size_multiple)
     prompt_required = task != IMAGE_TO_VIDEO
     _check_prompt(request.prompt, required=prompt_required)
     if request.negative_prompt is not None and not isinstance(request.negative_prompt, str):
@@ -69,10 +77,19 @@ def check_request(task: str, request: VisionRequest, spec: ModelSpec | None = No
                 )
     if isinstance(request, ImageToVideoRequest):
         decoded_size("image", request.image)
-    if isinstance(request, MultiAngleRequest) and request.reference_image is not None:
-        decoded_size("reference_image", request.reference_image)
+    if isinstance(request, MultiAngleRequest):
+        parse_views(request.angles)
+        if spec is not None and spec.view_prompt:
+            check_view_prompt(spec.view_prompt)
+        _check_strength(request.strength)
+        if request.reference_image is not None:
+            decoded_size("image", request.reference_image)
     for name in ("num_frames", "fps"):
         _check_int_at_least(name, getattr(request, name, None), 1)
+    if is_video:
+        check_output_format(request.output_format)
+        if family is not None:
+            check_video_request(family, spec.name, request.num_frames, request.prompt)
 
 
 def _check_prompt(prompt: Any, *, required: bool) -> None:

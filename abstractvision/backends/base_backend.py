@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import CapabilityNotSupportedError
@@ -25,7 +26,8 @@ class VisionBackend(ABC):
 
     Subclasses implement the tasks they support and say so in ``get_capabilities()``; every other
     task raises ``CapabilityNotSupportedError`` through ``unsupported()``. ``progress`` callbacks
-    are best effort: engines that cannot report steps never call them.
+    are best effort: engines that cannot report steps never call them. The video methods return a list
+    (the video first, then one PNG per frame) when the request asks for ``frame_pngs``.
     """
 
     #: Short name used in metadata, configs and errors ("diffusers", "sdcpp", "openai").
@@ -43,6 +45,15 @@ class VisionBackend(ABC):
 
     def preload(self) -> None:
         """Load weights (or connect) now rather than on the first request."""
+
+    def check_extra(self, extra: Mapping[str, Any]) -> None:
+        """Check a request's ``extra`` (keys, scheduler and sampler names) at plan time, without heavy imports."""
+
+    def preflight(self, *, network: bool = True) -> list[str]:
+        """Check once, before any job and without loading weights, what every job needs: packages installed,
+        model files in place, a server reachable (only with ``network``). Raise the error a job would hit;
+        return notes worth telling the user (a check that could not be made)."""
+        return []
 
     def unload(self) -> None:
         """Release weights and memory; the next request loads again."""
@@ -62,12 +73,12 @@ class VisionBackend(ABC):
 
     def generate_video(
         self, request: VideoGenerationRequest, *, progress: ProgressCallback | None = None
-    ) -> GeneratedAsset:
+    ) -> GeneratedAsset | list[GeneratedAsset]:
         raise self.unsupported(TEXT_TO_VIDEO)
 
     def image_to_video(
         self, request: ImageToVideoRequest, *, progress: ProgressCallback | None = None
-    ) -> GeneratedAsset:
+    ) -> GeneratedAsset | list[GeneratedAsset]:
         raise self.unsupported(IMAGE_TO_VIDEO)
 
     def unsupported(self, task: str) -> CapabilityNotSupportedError:
@@ -90,7 +101,7 @@ class VisionBackend(ABC):
 _WHO_SUPPORTS = {
     TEXT_TO_VIDEO: "Use the openai backend with `text_to_video_path` set, or a video model.",
     IMAGE_TO_VIDEO: "Use the openai backend with `image_to_video_path` set, or a video model.",
-    MULTI_VIEW_IMAGE: "No built-in backend implements multi_view_image yet.",
+    MULTI_VIEW_IMAGE: "Use the diffusers backend with an image model (e.g. model=tiny-sd).",
 }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ModelNotFoundError
-from . import sd1_layout, tiny_sd
+from . import sd1_layout, tiny_sd, tiny_svd, tiny_wan
 from .cache import cache_root
 
 BUILTIN_PREFIX = "builtin:"
@@ -22,6 +22,8 @@ BUILTINS: dict[str, tuple[Callable[[], Path], int]] = {
     "tiny-sd": (functools.partial(tiny_sd.ensure_builtin_model, "tiny-sd"), tiny_sd.BUILDER_VERSION),
     "tiny-sd-alt": (functools.partial(tiny_sd.ensure_builtin_model, "tiny-sd-alt"), tiny_sd.BUILDER_VERSION),
     "sd1-layout": (sd1_layout.ensure_sd1_layout_model, sd1_layout.SD1_LAYOUT_VERSION),
+    "tiny-svd": (tiny_svd.ensure_tiny_svd, tiny_svd.BUILDER_VERSION),
+    **{name: (functools.partial(tiny_wan.ensure_tiny_wan, name), tiny_wan.BUILDER_VERSION) for name in tiny_wan.MODELS},
 }
 
 

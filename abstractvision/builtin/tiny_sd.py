@@ -11,10 +11,11 @@ import os
 import shutil
 from pathlib import Path
 
-from ..errors import BackendUnavailableError, ModelNotFoundError
+from ..errors import ModelNotFoundError
 from .atomic_build import build_once
 from .cache import cache_root
 from .clip_tokenizer import write_clip_bpe_files
+from .requirements import libraries_missing
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 BUILDER_VERSION = 1
@@ -43,10 +44,7 @@ def build_tiny_sd(folder: str | os.PathLike[str], *, seed: int) -> Path:
         from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
         from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
     except ImportError as exc:
-        raise BackendUnavailableError(
-            f"building the tiny models needs torch, diffusers and transformers ({exc.name} is missing); "
-            "install them with: pip install 'abstractvision[diffusers]'"
-        ) from exc
+        raise libraries_missing(exc) from exc
 
     folder = Path(folder)
     tokenizer_dir = folder / "tokenizer_source"

@@ -1,6 +1,7 @@
 """``abstractvision run [overrides]``: compose the config, expand the sweep, run (or resume) it.
 
-The command parses Hydra's override syntax itself and composes with Hydra's compose API (not
+A thin shell over ``pipeline/api.py`` (``abstractvision.run`` from Python is the same run). The command
+parses Hydra's override syntax itself and composes with Hydra's compose API (not
 ``hydra.main``), once per combination of config-group options; ``--help``, ``--cfg job``,
 ``--config-dir`` and ``-m`` behave as Hydra users expect, and ``./conf`` is searched first with no flag.
 Without any override other than ``run.*`` settings it runs ``+experiment=quickstart``.
@@ -14,13 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidParameterError
+from ..errors import InvalidParameterError, JobInterruptedError
 
 if TYPE_CHECKING:
     from ..pipeline.config import RunConfig
     from ..pipeline.runner import RunSummary
 
-QUICKSTART = "+experiment=quickstart"
+QUARANTINE_ADVICE = f"run.max_interrupts times: {JobInterruptedError.advice}"
 _HELP_GROUPS = ("backend", "model", "task", "sweep", "run", "experiment")
 
 
@@ -46,26 +47,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config_dirs import user_config_dirs
-    from ..pipeline.compose import load_run_config
+    from ..pipeline.api import compose, execute
 
     overrides = list(args.extra)
     flags = [o for o in overrides if o.startswith("-")]
     if flags:
         raise InvalidParameterError(flags[0], "unknown option of `abstractvision run`; see `abstractvision run --help`")
-    config_dirs = user_config_dirs(args.config_dir)
     if args.help:
-        print_help(args.parser, config_dirs)
+        from ..config_dirs import user_config_dirs
+
+        print_help(args.parser, user_config_dirs(args.config_dir))
         return 0
-    if all(o.lstrip("+~").startswith("run.") for o in overrides):
-        overrides.insert(0, QUICKSTART)
-    config = load_run_config(overrides, config_dirs)
+    config = compose(overrides, config_dirs=args.config_dir)
     if args.cfg == "job":
         print_configs(config)
         return 0
-    from ..pipeline.runner import Runner
-
-    summary = Runner(config, argv=["run", *overrides]).run()
+    summary = execute(config, overrides)
     if not config.run.dry_run:
         print_summary(summary)
     return summary.exit_code
@@ -94,10 +91,18 @@ def print_summary(s: RunSummary) -> None:
             f"  failed {failure['job_id']} ({failure['attempts']} attempts): "
             f"{failure['error_type']}: {failure['error']}"
         )
+    for group in s.stopped_groups:
+        print(
+            f"error: {group.model} ({group.backend}) stopped, {group.reason}: {type(group.error).__name__}: "
+            f"{group.error}\n  {group.pending} job(s) left pending; {group.advice}",
+            file=sys.stderr,
+        )
+    if s.quarantined:
+        print(f"{len(s.quarantined)} job(s) skipped, interrupted {QUARANTINE_ADVICE}", file=sys.stderr)
     if s.interrupted:
         print("interrupted: run the same command again to resume", file=sys.stderr)
-    elif s.failed:
-        print("some jobs failed: run the same command again to retry them", file=sys.stderr)
+    for advice, count in s.advice.items():
+        print(f"{count} job(s) failed: {advice}", file=sys.stderr)
 
 
 def print_help(parser: argparse.ArgumentParser, config_dirs: Sequence[Path]) -> None:

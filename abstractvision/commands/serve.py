@@ -70,12 +70,12 @@ def run(args: argparse.Namespace) -> int:
         max_waiting=args.max_waiting,
         max_upload_bytes=int(args.max_upload_mb * 2**20),
     )
-    with backend:
+    try:  # before the model loads: a busy port is known in a second, not after minutes of loading
+        sock = socket.create_server((args.host, args.port))
+    except OSError as exc:
+        raise InvalidParameterError("--port", f"cannot listen on {args.host}:{args.port} ({exc.strerror})") from exc
+    with sock, backend:
         backend.preload()
-        try:
-            sock = socket.create_server((args.host, args.port))
-        except OSError as exc:
-            raise InvalidParameterError("--port", f"cannot listen on {args.host}:{args.port} ({exc.strerror})") from exc
         host, port = sock.getsockname()[:2]
         print(f"abstractvision serve: {model_id} ({backend.name}) on http://{host}:{port}/v1", flush=True)
         uvicorn.Server(uvicorn.Config(app, log_level=args.log_level)).run(sockets=[sock])

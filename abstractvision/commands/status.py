@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .run import QUARANTINE_ADVICE
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("status", help="summarise a run folder (counts, failures, throughput)")
@@ -22,6 +24,7 @@ def status(args: argparse.Namespace) -> int:
     try:
         report = {"run_dir": str(args.run_dir), **manifest.counts(), **manifest.throughput()}
         report["failures"] = manifest.failures()
+        report["quarantined"] = manifest.quarantined()
         if args.export_jsonl:
             report["exported"] = manifest.export_jsonl(args.export_jsonl)
     finally:
@@ -49,5 +52,7 @@ def print_report(report: dict) -> None:
             f"  failed {failure['job_id']} ({failure['attempts']} attempts): "
             f"{failure['error_type']}: {failure['error']}"
         )
+    if report["quarantined"]:
+        print(f"{len(report['quarantined'])} of the failed job(s) quarantined, interrupted {QUARANTINE_ADVICE}")
     if "exported" in report:
         print(f"exported {report['exported']} jobs")

@@ -15,6 +15,8 @@ from typing import Any
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from .samplers import web_ui_sampler
+
 PARAMETERS_KEY = "parameters"
 RECORD_KEY = "abstractvision"
 NON_DETERMINISTIC_KEYS = ("timings",)
@@ -28,7 +30,7 @@ def a1111_parameters(metadata: Mapping[str, Any]) -> str:
         lines.append(f"Negative prompt: {params['negative_prompt']}")
     fields = {
         "Steps": params.get("steps"),
-        "Sampler": metadata.get("scheduler"),
+        "Sampler": web_ui_sampler(str(metadata["scheduler"])) if metadata.get("scheduler") else None,
         "CFG scale": params.get("guidance_scale"),
         "Seed": metadata.get("seed"),
         "Size": f"{params['width']}x{params['height']}" if params.get("width") else None,

@@ -1,7 +1,8 @@
 """Set text chunks of an existing PNG without decoding or re-encoding its pixels.
 
-The runner adds the job's record to the PNG a backend returned: the chunks are rewritten in place
-(same keyword replaced) and inserted before ``IEND``, each with its CRC (``zlib.crc32``). Latin-1 text
+The runner adds the job's record to the PNG a backend returned: chunks with the same keyword are
+dropped and the new ones go before the first ``IDAT``, where Pillow and the web UIs put them (so
+``Image.open(f).info`` has them without ``load()``), each with its CRC (``zlib.crc32``). Latin-1 text
 goes in ``tEXt``, anything else in uncompressed UTF-8 ``iTXt``, as Pillow does.
 """
 
@@ -19,7 +20,7 @@ def set_png_text(png: bytes, texts: Mapping[str, str]) -> bytes:
     """``png`` with a text chunk per ``texts`` item, replacing chunks that had the same keyword."""
     if not png.startswith(SIGNATURE):
         raise ValueError("not a PNG file (bad signature)")
-    out, pos = [SIGNATURE], len(SIGNATURE)
+    out, pos, inserted = [SIGNATURE], len(SIGNATURE), False
     while pos + 12 <= len(png):
         (length,) = struct.unpack(">I", png[pos : pos + 4])
         kind = png[pos + 4 : pos + 8]
@@ -27,8 +28,9 @@ def set_png_text(png: bytes, texts: Mapping[str, str]) -> bytes:
         if kind in _TEXT_TYPES and _keyword(png[pos + 8 : end - 4]) in texts:
             pos = end
             continue
-        if kind == b"IEND":
+        if kind in (b"IDAT", b"IEND") and not inserted:
             out.extend(_text_chunk(key, text) for key, text in texts.items())
+            inserted = True
         out.append(png[pos:end])
         pos = end
     return b"".join(out)

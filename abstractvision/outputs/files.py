@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +14,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.chmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a file written with open() would follow the umask
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -22,3 +24,11 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return target
+
+
+@functools.cache
+def _umask() -> int:
+    """The process umask (read once: setting it is the only way to read it, and not thread-safe)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -1,5 +1,9 @@
 """Writing a job's outputs: files named by job id, written atomically, plus a JSON sidecar.
 
+A view set (assets labelled with ``metadata["view"]``) is written as ``<job_id>-<view>.png`` per view and
+a labelled contact sheet ``<job_id>.png``, the job's main file. A video keeps its container's extension;
+its frame PNGs (``metadata["frame"]``) are ``<job_id>-frame0000.png``, ...
+
 A PNG gets the web-UI ``parameters`` chunk and the ``abstractvision`` JSON record of the job (job id,
 identity, backend metadata; no timings and no local paths, so reruns are byte-identical). The sidecar
 ``<job_id>.json`` holds the same record plus timings, input paths and every file with its SHA-256.
@@ -15,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ..media.mime import EXTENSIONS
-from ..media.png import PARAMETERS_KEY, RECORD_KEY, a1111_parameters, deterministic_record
+from ..media.png import PARAMETERS_KEY, RECORD_KEY, a1111_parameters, deterministic_record, encode_png
 from ..media.png_chunks import set_png_text
 from ..types import GeneratedAsset
 from .files import write_atomic
+from .grid import GridCell, contact_sheet
 
 
 @dataclass(frozen=True)
@@ -47,20 +52,55 @@ def write_job_outputs(
     Paths in the sidecar and the result are relative to ``run_dir``.
     """
     files = []
+    views = [asset.metadata.get("view") for asset in assets]
+    labels = [(asset.metadata.get("view") or asset.metadata.get("frame") or {}).get("label") for asset in assets]
     for index, asset in enumerate(assets):
         record = job_record(job_id, identity, asset.metadata)
         data = asset.data
         if asset.mime_type == "image/png":
             texts = {PARAMETERS_KEY: a1111_parameters(record), RECORD_KEY: _json(deterministic_record(record))}
             data = set_png_text(data, texts)
-        name = job_id if index == 0 else f"{job_id}-{index}"
+        name = f"{job_id}-{labels[index]}" if labels[index] else job_id if index == 0 else f"{job_id}-{index}"
         path = write_atomic(folder / f"{name}{EXTENSIONS.get(asset.mime_type, '.bin')}", data)
-        files.append({"path": path.relative_to(run_dir).as_posix(), "sha256": _sha256(data), "mime": asset.mime_type})
+        entry = {"path": path.relative_to(run_dir).as_posix(), "sha256": _sha256(data), "mime": asset.mime_type}
+        files.append({**entry, "view": views[index]["label"]} if views[index] else entry)
+    if all(views):
+        files.insert(0, _write_view_sheet(run_dir, folder, job_id, identity, files))
     sidecar = {**job_record(job_id, identity, assets[0].metadata), **(extra or {}), "files": files}
     write_atomic(
         folder / f"{job_id}.json", (json.dumps(sidecar, indent=2, sort_keys=True, default=str) + "\n").encode()
     )
     return WrittenOutput(files[0]["path"], files[0]["sha256"])
+
+
+def _write_view_sheet(
+    run_dir: Path, folder: Path, job_id: str, identity: Mapping[str, Any], views: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The contact sheet of a view set (one labelled column per view) as ``<job_id>.png``; its file entry."""
+    cells = [GridCell(run_dir / f["path"], {"view": f["view"]}) for f in views]
+    sheet = contact_sheet(cells, cols=["view"] if len(cells) > 1 else ())
+    record = {"job_id": job_id, "job": dict(identity), "views": [f["view"] for f in views]}
+    data = encode_png(sheet, record)
+    path = write_atomic(folder / f"{job_id}.png", data)
+    return {"path": path.relative_to(run_dir).as_posix(), "sha256": _sha256(data), "mime": "image/png"}
+
+
+def outputs_intact(run_dir: Path, job_id: str, output: str, sha256: str | None, *, full: bool) -> bool:
+    """Whether a done job's files are all in place: its main file, its sidecar, and every file the sidecar lists.
+
+    ``full`` also compares each file's SHA-256 (the main file's with the manifest's). A job with several
+    files (a view set, a video and its frames) is thereby verified file by file.
+    """
+    main = run_dir / output
+    if not main.is_file() or (full and file_sha256(main) != sha256):
+        return False
+    try:
+        files = json.loads(main.with_name(f"{job_id}.json").read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return all(
+        (run_dir / f["path"]).is_file() and (not full or file_sha256(run_dir / f["path"]) == f["sha256"]) for f in files
+    )
 
 
 def file_sha256(path: Path) -> str | None:

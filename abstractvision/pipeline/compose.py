@@ -93,6 +93,8 @@ def _split(
     axes: dict[str, str] = {}
     for override in _parse(overrides):
         key = override.key_or_group
+        if not key:
+            raise InvalidParameterError("overrides", f"{override.input_line!r} has no key; write key=value")
         text = override.input_line.split("=", 1)[1] if "=" in override.input_line else ""
         is_group = key in GROUPS or bool(group_options(key, config_dirs))
         if is_group and override.package is None and not override.is_delete():

@@ -46,11 +46,15 @@ class RunSettings:
     base_seed: int = 0
     retries: int = 2
     retry_delay_s: float = 1.0
+    max_connection_failures: int = 3
     concurrency: int = 1
     dry_run: bool = False
+    dry_run_network: bool = False
     sample: int = 5
     progress: bool = True
     verify: str = "sha256"
+    max_interrupts: int = 2
+    retry_failed: bool = False
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RunSettings:
@@ -65,7 +69,14 @@ class RunSettings:
         return settings
 
 
-_MINIMUMS = {"base_seed": 0, "retries": 0, "concurrency": 1, "sample": 0}
+_MINIMUMS = {
+    "base_seed": 0,
+    "retries": 0,
+    "concurrency": 1,
+    "sample": 0,
+    "max_connection_failures": 1,
+    "max_interrupts": 1,
+}
 
 
 @cache

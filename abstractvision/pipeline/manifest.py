@@ -87,6 +87,16 @@ def _meta(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO meta VALUES ('identity_version', ?)", (str(version),))
 
 
+@migration("0003_interrupts")
+def _interrupts(conn: sqlite3.Connection) -> None:
+    """How many runners died while a job was running: a job that keeps crashing them is quarantined."""
+    conn.execute("ALTER TABLE jobs ADD COLUMN interrupts INTEGER NOT NULL DEFAULT 0")
+
+
+QUARANTINED = "JobInterruptedError"
+"""The ``error_type`` of jobs quarantined as possibly crashing the runner: skipped until asked for."""
+
+
 class Manifest:
     """A run's ``manifest.sqlite`` (``":memory:"`` for tests)."""
 
@@ -219,10 +229,42 @@ class Manifest:
 
     # -- execution ----------------------------------------------------------------------------------
 
-    def reset_running(self) -> int:
-        """Jobs left ``running`` by a runner that died go back to ``pending``."""
+    def reset_running(self, max_interrupts: int) -> list[str]:
+        """Jobs left ``running`` by a runner that died: each was interrupted, which counts an attempt. They go
+        back to ``pending``, or, interrupted ``max_interrupts`` times, are quarantined (failed, skipped on
+        resume) as possibly crashing the runner; returns the ids of those quarantined now."""
         with self.atomic():
-            return self.conn.execute("UPDATE jobs SET status = 'pending' WHERE status = 'running'").rowcount
+            self.conn.execute(
+                "UPDATE jobs SET status = 'pending', attempts = attempts + 1, interrupts = interrupts + 1 "
+                "WHERE status = 'running'"
+            )
+            rows = self.conn.execute(
+                "SELECT job_id, interrupts FROM jobs WHERE status = 'pending' AND interrupts >= ?", (max_interrupts,)
+            ).fetchall()
+            for job_id, interrupts in rows:
+                message = (
+                    f"interrupted {interrupts} times (the runner died while it ran): it may be crashing the runner"
+                )
+                self.conn.execute(
+                    "UPDATE jobs SET status = 'failed', error = ?, error_type = ?, finished_at = ? WHERE job_id = ?",
+                    (message, QUARANTINED, time.time(), job_id),
+                )
+        return [row[0] for row in rows]
+
+    def release_quarantined(self) -> int:
+        """Quarantined jobs back to pending with their interrupts forgotten (``run.retry_failed=true``)."""
+        with self.atomic():
+            return self.conn.execute(
+                "UPDATE jobs SET status = 'pending', interrupts = 0 WHERE status = 'failed' AND error_type = ?",
+                (QUARANTINED,),
+            ).rowcount
+
+    def quarantined(self, plan: int | None = None) -> list[dict[str, Any]]:
+        """Jobs quarantined as possibly crashing the runner (of ``plan``, or of any plan)."""
+        where = "status = 'failed' AND error_type = ?" + ("" if plan is None else " AND plan = ?")
+        args = (QUARANTINED,) if plan is None else (QUARANTINED, plan)
+        sql = f"SELECT job_id, error, attempts, interrupts FROM jobs WHERE {where} ORDER BY plan, seq"
+        return [dict(row) for row in self.conn.execute(sql, args)]
 
     def done_outputs(self, plan: int) -> Iterator[tuple[str, str | None, str | None]]:
         """``(job_id, output, sha256)`` of the plan's done jobs."""
@@ -239,18 +281,20 @@ class Manifest:
         return len(ids)
 
     def todo(self, plan: int, group_key: str, page: int = 500) -> Iterator[sqlite3.Row]:
-        """The plan's jobs of one backend group not done yet, in the order they were first planned.
+        """The plan's jobs of one backend group not done yet (less the quarantined), in the order they were
+        first planned.
 
         Read a page at a time along the rowid (no extra index to maintain while planning a million
         jobs), so that the caller may update jobs in between.
         """
         sql = (
             "SELECT rowid, job_id, group_key, task, params, inputs FROM jobs "
-            "WHERE rowid > ? AND plan = ? AND group_key = ? AND status != 'done' ORDER BY rowid LIMIT ?"
+            "WHERE rowid > ? AND plan = ? AND group_key = ? AND status != 'done' "
+            "AND NOT (status = 'failed' AND error_type IS ?) ORDER BY rowid LIMIT ?"
         )
         after = 0
         while True:
-            rows = self.conn.execute(sql, (after, plan, group_key, page)).fetchall()
+            rows = self.conn.execute(sql, (after, plan, group_key, QUARANTINED, page)).fetchall()
             yield from rows
             if len(rows) < page:
                 return
@@ -259,9 +303,15 @@ class Manifest:
     def count_plan(self, plan: int) -> int:
         return int(self.conn.execute("SELECT count(*) FROM jobs WHERE plan = ?", (plan,)).fetchone()[0])
 
-    def count_todo(self, plan: int) -> int:
-        sql = "SELECT count(*) FROM jobs WHERE plan = ? AND status != 'done'"
-        return int(self.conn.execute(sql, (plan,)).fetchone()[0])
+    def count_todo(self, plan: int, group_key: str | None = None) -> int:
+        """The plan's jobs (of one group, if given) not done yet, less the quarantined."""
+        sql = (
+            "SELECT count(*) FROM jobs WHERE plan = ? AND status != 'done' "
+            "AND NOT (status = 'failed' AND error_type IS ?)"
+        )
+        if group_key is None:
+            return int(self.conn.execute(sql, (plan, QUARANTINED)).fetchone()[0])
+        return int(self.conn.execute(f"{sql} AND group_key = ?", (plan, QUARANTINED, group_key)).fetchone()[0])
 
     def mark_running(self, job_id: str) -> None:
         with self.atomic():
@@ -280,20 +330,38 @@ class Manifest:
             )
 
     def mark_failed(self, job_id: str, error: BaseException, attempts: int, duration_s: float) -> None:
+        self._record_error("failed", job_id, error, attempts, duration_s)
+
+    def mark_pending(self, job_id: str, error: BaseException, attempts: int, duration_s: float) -> None:
+        """Back to pending, with the error that stopped its group (not the job's fault) and its attempts."""
+        self._record_error("pending", job_id, error, attempts, duration_s)
+
+    def release(self, job_ids: list[str]) -> None:
+        """Failed jobs back to pending (their error and attempts kept): their group stopped, not their fault."""
+        with self.atomic():
+            self.conn.executemany("UPDATE jobs SET status = 'pending' WHERE job_id = ?", [(j,) for j in job_ids])
+
+    def _record_error(self, status: str, job_id: str, error: BaseException, attempts: int, duration_s: float) -> None:
         with self.atomic():
             self.conn.execute(
-                "UPDATE jobs SET status = 'failed', error = ?, error_type = ?, attempts = attempts + ?, "
+                "UPDATE jobs SET status = ?, error = ?, error_type = ?, attempts = attempts + ?, "
                 "finished_at = ?, duration_s = ? WHERE job_id = ?",
-                (str(error) or repr(error), type(error).__name__, attempts, time.time(), duration_s, job_id),
+                (status, str(error) or repr(error), type(error).__name__, attempts, time.time(), duration_s, job_id),
             )
 
     # -- reading --------------------------------------------------------------------------------------
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, plan: int | None = None) -> dict[str, int]:
+        """Jobs by status (of ``plan``, or of any plan), plus ``total``."""
+        where, args = ("WHERE plan = ?", (plan,)) if plan is not None else ("", ())
         counts = dict.fromkeys(STATUSES, 0)
-        for status, count in self.conn.execute("SELECT status, count(*) FROM jobs GROUP BY status"):
+        for status, count in self.conn.execute(f"SELECT status, count(*) FROM jobs {where} GROUP BY status", args):
             counts[status] = count
         return {"total": sum(counts.values()), **counts}
+
+    def latest_plan(self) -> int | None:
+        """The plan of the last command run here (its jobs are the ones that command asked for)."""
+        return self.conn.execute("SELECT max(plan) FROM plans").fetchone()[0]
 
     def failures(self, limit: int = 20, plan: int | None = None) -> list[dict[str, Any]]:
         """Failed jobs (of ``plan``, or of any plan) with their last error."""
@@ -302,22 +370,31 @@ class Manifest:
         return [dict(row) for row in self.conn.execute(sql, (limit,) if plan is None else (plan, limit))]
 
     def throughput(self) -> dict[str, float | None]:
-        """Seconds from the first start to the last finish of done jobs, and jobs per second over it."""
-        row = self.conn.execute(
-            "SELECT min(started_at), max(finished_at), count(*), avg(duration_s) FROM jobs WHERE status = 'done'"
-        ).fetchone()
-        first, last, done, mean = row[0], row[1], row[2], row[3]
-        span = (last - first) if first is not None and last is not None else None
+        """Seconds during which done jobs ran (the union of their start-to-finish spans: the time between two
+        commands in the same folder does not count), jobs per second over it, and the mean job time."""
+        sql = (
+            "SELECT started_at, finished_at, duration_s FROM jobs WHERE status = 'done' "
+            "AND started_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY started_at"
+        )
+        rows = self.conn.execute(sql).fetchall()
+        busy, end = 0.0, float("-inf")
+        for started, finished, _ in rows:
+            busy += max(0.0, finished - max(started, end))  # the part not already covered
+            end = max(end, finished)
+        durations = [row[2] for row in rows if row[2] is not None]
         return {
-            "elapsed_s": span,
-            "jobs_per_s": (done / span) if span else None,
-            "mean_job_s": mean,
+            "elapsed_s": busy if rows else None,
+            "jobs_per_s": len(rows) / busy if busy else None,
+            "mean_job_s": sum(durations) / len(durations) if durations else None,
         }
 
-    def records(self, status: str | None = None) -> Iterator[dict[str, Any]]:
-        """Jobs in plan order as dicts, ``params`` and ``inputs`` decoded; only ``status`` ones if given."""
-        where, args = ("WHERE status = ?", (status,)) if status else ("", ())
-        for row in self.conn.execute(f"SELECT * FROM jobs {where} ORDER BY plan, seq", args):
+    def records(self, status: str | None = None, plan: int | None = None) -> Iterator[dict[str, Any]]:
+        """Jobs in plan order as dicts, ``params`` and ``inputs`` decoded; only ``status`` ones (of ``plan``)
+        if given."""
+        conditions = {"status = ?": status, "plan = ?": plan}
+        where = " AND ".join(c for c, v in conditions.items() if v is not None) or "1"
+        args = tuple(v for v in conditions.values() if v is not None)
+        for row in self.conn.execute(f"SELECT * FROM jobs WHERE {where} ORDER BY plan, seq", args):
             record = dict(row)
             record["params"] = json.loads(record["params"])
             record["inputs"] = json.loads(record["inputs"]) if record["inputs"] else {}

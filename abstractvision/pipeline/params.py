@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidParameterError
-from ..tasks import FILE_PARAMS, FLOAT_PARAMS, INT_PARAMS, PARAMS, STR_PARAMS, get_task
+from ..tasks import BOOL_PARAMS, FILE_PARAMS, FLOAT_PARAMS, INT_PARAMS, PARAMS, STR_PARAMS, get_task
+from ..views import parse_views
 
 
 def normalize(name: str, value: Any) -> Any:
@@ -27,14 +28,17 @@ def normalize(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise InvalidParameterError(name, f"must be a number, got {value!r}")
         return float(value)
+    if name in BOOL_PARAMS:
+        if not isinstance(value, bool):
+            raise InvalidParameterError(name, f"must be true or false, got {value!r}")
+        return value
     if name in STR_PARAMS or name in FILE_PARAMS:
         if not isinstance(value, str):
             raise InvalidParameterError(name, f"must be a string, got {value!r} (quote it on the command line)")
         return value
     if name == "angles":
-        if not isinstance(value, (list, tuple)) or not all(isinstance(a, str) for a in value):
-            raise InvalidParameterError(name, f"must be a list of view names, got {value!r}")
-        return list(value)
+        parse_views(value, name)  # names or {azimuth, elevation}; bad ones fail here, naming the view
+        return [dict(a) if isinstance(a, Mapping) else a for a in value]
     if name == "extra":
         if not isinstance(value, Mapping):
             raise InvalidParameterError(name, f"must be a mapping of backend-specific options, got {value!r}")

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..backends.base_backend import VisionBackend
 from ..backends.factory import backend_entry, build_config, create_backend
 from ..backends.options import split_options
 from ..errors import CapabilityNotSupportedError, InvalidParameterError
@@ -22,6 +23,7 @@ from ..registry import ModelRegistry, ModelSpec
 from ..tasks import FILE_PARAMS, PARAMS, get_task
 from ..validation import check_request, resolve_params
 from .config import Combination, RunConfig, redact
+from .inputs import expand_input_files
 from .jobs import JobEncoder, canonical_json
 from .params import check_used_by, normalize
 from .prompt_files import read_prompt_file
@@ -55,6 +57,7 @@ class Plan:
         self.config = config
         self._files = _FileCache(cwd or Path.cwd(), config.config_dirs)
         self.groups: dict[str, GroupDescription] = {}
+        self._backends: dict[str, VisionBackend] = {}  # built, never loaded: they check requests' extras
         self._registry: ModelRegistry | None = None
         self._parts = [self._part(combination) for combination in config.combinations]
 
@@ -110,6 +113,12 @@ class Plan:
             blocks.append(zip_block(spec.zip, "sweep.zip"))
         if spec.file:
             blocks.append(rows_block(read_prompt_file(self._files.find(spec.file)), "sweep.file"))
+        blocks = [self._expand_input_files(block) for block in blocks]
+        swept = {key for block in blocks for key in block.keys}
+        for key in FILE_PARAMS:  # a folder or glob given as one value is an axis of its files
+            files = expand_input_files(key, combination.params.get(key), self._files.find)
+            if key not in swept and files is not None:
+                blocks.append(grid_axis(key, files))
         for block in blocks:
             for key in block.keys:
                 if key not in PARAMS:
@@ -118,6 +127,15 @@ class Plan:
                         f"unknown parameter {key!r}; valid parameters are {list(PARAMS)}",
                     )
         return blocks
+
+    def _expand_input_files(self, block: Block) -> Block:
+        """A grid axis of a file parameter with each folder or glob value replaced by its files."""
+        if len(block.keys) != 1 or block.keys[0] not in FILE_PARAMS:
+            return block
+        key, values = block.keys[0], []
+        for value in block.columns[0]:
+            values.extend(expand_input_files(key, value, self._files.find) or [value])
+        return Block(block.keys, (values,), block.source)
 
     def _check_model_fits(self, combination: Combination) -> None:
         """The model runs on the chosen backend and does the chosen task; else one error naming what fits."""
@@ -156,7 +174,7 @@ class Plan:
             self.groups[key] = GroupDescription(
                 key, kind, spec, identity_options, placement_options, config.job_identity(spec)
             )
-        backend = create_backend(kind, spec, options)
+        backend = self._backends.setdefault(key, create_backend(kind, spec, options))
         if not backend.get_capabilities().supports(task):
             raise backend.unsupported(task)
         return self.groups[key]
@@ -196,15 +214,17 @@ class Plan:
                 for other, other_block in enumerate(part.sweep.blocks):
                     row = other_block.row(i if other == b else 0)
                     params.update({k: normalize(k, v) for k, v in row.items() if v is not None})
-                self._check(part.task, params, spec)
+                self._check(part, params, spec)
         if not part.sweep.blocks:
-            self._check(part.task, dict(resolved), spec)
+            self._check(part, dict(resolved), spec)
 
-    def _check(self, task: str, params: dict[str, Any], spec: ModelSpec) -> None:
+    def _check(self, part: _Part, params: dict[str, Any], spec: ModelSpec) -> None:
         params = {k: v for k, v in params.items() if v is not None}
         seed = params.pop("seed", None)
         files = {k: self._files.data(params[k]) for k in FILE_PARAMS if k in params}
-        check_request(task, get_task(task).build_request(params, seed, files), spec)
+        request = get_task(part.task).build_request(params, seed, files)
+        check_request(part.task, request, spec)
+        self._backends[part.group.key].check_extra(request.extra)
 
 
 class _Part:

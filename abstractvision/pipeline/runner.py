@@ -8,7 +8,6 @@ imports torch; backends do, when they load.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -19,11 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..outputs.writer import file_sha256, write_job_outputs
+from ..errors import BackendConnectionError, Scope, scope_of
+from ..outputs.writer import outputs_intact, write_job_outputs
 from .config import RunConfig, redact_overrides
 from .executors import make_executor
 from .manifest import Manifest
 from .plan import Plan
+from .preflight import preflight
+from .preview import RunPlan
 from .run_dir import RunDir
 from .worker import GroupDescription, JobFailed, JobSpec, Worker
 
@@ -39,13 +41,60 @@ class RunSummary:
     redone: int = 0
     done: int = 0
     failed: int = 0
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    """Jobs skipped as possibly crashing the runner (interrupted ``run.max_interrupts`` times)."""
     interrupted: bool = False
     elapsed_s: float = 0.0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    stopped_groups: list[StoppedGroup] = field(default_factory=list)
+    advice: dict[str, int] = field(default_factory=dict)
+    """What to do about this run's failed jobs (by their error class), and how many jobs each concerns."""
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.interrupted else (1 if self.failed else 0)
+        return 130 if self.interrupted else (1 if self.failed or self.stopped_groups or self.quarantined else 0)
+
+
+@dataclass
+class StoppedGroup:
+    """A backend group stopped by an error that every one of its jobs would hit; its jobs stay pending."""
+
+    model: str
+    backend: str
+    error: BaseException
+    reason: str
+    pending: int = 0
+
+    @property
+    def advice(self) -> str:
+        return str(getattr(self.error, "advice", "fix the cause named above, then run the same command"))
+
+
+class _GroupGuard:
+    """Decides when a group stops: an error of group scope, or ``limit`` connection failures in a row
+    (attempts of jobs that ended unable to reach the server: the circuit breaker)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.connection_failures = 0
+        self.streak: list[str] = []
+        """Jobs failed on a connection error in the current streak: released to pending if the breaker trips."""
+        self.stopped: StoppedGroup | None = None
+
+    def observe(self, job_id: str, failed: JobFailed | None) -> str | None:
+        """Account for one finished job; returns why the group must stop, if it must."""
+        if failed is None or not isinstance(failed.error, BackendConnectionError):
+            self.connection_failures, self.streak = 0, []
+        if failed is None:
+            return None
+        if scope_of(failed.error) is Scope.GROUP:
+            return "every job of this group would fail the same way"
+        if isinstance(failed.error, BackendConnectionError):
+            self.connection_failures += failed.attempts
+            if self.connection_failures >= self.limit:
+                return f"{self.connection_failures} connection failures in a row (run.max_connection_failures)"
+            self.streak.append(job_id)
+        return None
 
 
 class Runner:
@@ -73,6 +122,9 @@ class Runner:
     def run(self) -> RunSummary:
         plan = Plan(self.config)  # every input checked, options and files validated, no weights loaded
         run_dir = self.config.run_dir()
+        network = not self.settings.dry_run or self.settings.dry_run_network
+        for note in preflight(list(plan.groups.values()), run_dir, network=network):
+            print(f"note: {note}", file=sys.stderr)
         if self.settings.dry_run:
             return self._dry_run(plan, run_dir)
         with RunDir(run_dir).open_for_writing() as manifest:
@@ -81,27 +133,16 @@ class Runner:
     # -- steps --------------------------------------------------------------------------------------------
 
     def _dry_run(self, plan: Plan, run_dir: Path) -> RunSummary:
-        sample, distinct = [], set()
-        for job in plan.jobs():
-            distinct.add(job.job_id)
-            if len(sample) < self.settings.sample:
-                sample.append(job)
-        print(
-            f"dry run: {len(distinct)} jobs ({plan.size() - len(distinct)} duplicates collapsed) in "
-            f"{len(plan.groups)} backend group(s); run dir {run_dir}; nothing written, no model loaded",
-            file=self.out,
-        )
-        for job in sample:
-            identity = json.loads(job.identity)
-            params = json.dumps(identity["params"], ensure_ascii=False, sort_keys=True)
-            print(f"  {job.job_id}  {job.model}  {job.task}  seed={job.seed}  {params}", file=self.out)
-        if len(distinct) > len(sample):
-            print(f"  ... and {len(distinct) - len(sample)} more", file=self.out)
-        return RunSummary(run_dir, jobs=len(distinct))
+        preview = RunPlan.of(plan, run_dir, self.settings.sample)
+        print(f"dry run: {preview.describe()}", file=self.out)
+        print("nothing written, no model loaded", file=self.out)
+        return RunSummary(run_dir, jobs=preview.jobs)
 
     def _run(self, plan: Plan, run_dir: Path, manifest: Manifest) -> RunSummary:
         start = time.perf_counter()
-        manifest.reset_running()
+        if self.settings.retry_failed:
+            manifest.release_quarantined()
+        manifest.reset_running(self.settings.max_interrupts)
         RunDir(run_dir).remove_temp_files()
         argv = redact_overrides(self.argv or [])
         plan_id = manifest.start_plan({"combinations": self.config.identity()}, argv)
@@ -113,8 +154,9 @@ class Runner:
         summary.redone = manifest.mark_redo(self._broken_outputs(manifest, plan_id, run_dir))
         todo = manifest.count_todo(plan_id)
         summary.jobs = jobs
-        summary.already_done = jobs - todo
-        with _progress(todo, self.settings.progress) as bar, self._stop_on_signals():
+        summary.quarantined = manifest.quarantined(plan_id)
+        summary.already_done = jobs - todo - len(summary.quarantined)
+        with _progress(jobs, summary.already_done, todo, self.settings.progress) as bar, self._stop_on_signals():
             for key in sorted(plan.groups):
                 if self.stop.is_set():
                     break
@@ -126,11 +168,10 @@ class Runner:
         return summary
 
     def _broken_outputs(self, manifest: Manifest, plan_id: int, run_dir: Path) -> Iterator[str]:
-        """Done jobs whose file is missing or (with ``run.verify=sha256``) does not match its SHA-256."""
+        """Done jobs with a file missing or (``run.verify=sha256``) not matching its SHA-256, file by file."""
         full = self.settings.verify == "sha256"
         for job_id, output, sha256 in manifest.done_outputs(plan_id):
-            path = run_dir / output if output else None
-            if path is None or not path.is_file() or (full and file_sha256(path) != sha256):
+            if not output or not outputs_intact(run_dir, job_id, output, sha256, full=full):
                 log.warning("job %s: output %s is missing or corrupt; it will be redone", job_id, output)
                 yield job_id
 
@@ -143,32 +184,60 @@ class Runner:
         summary: RunSummary,
         bar: Any,
     ) -> None:
+        guard = _GroupGuard(self.settings.max_connection_failures)
+
         def items() -> Iterator[JobSpec]:
             for row in manifest.todo(plan_id, group.key):
-                if self.stop.is_set():
+                if self.stop.is_set() or guard.stopped:
                     return
                 manifest.mark_running(row["job_id"])
                 yield JobSpec.from_row(row)
 
-        worker = self._make_worker(group)
-        worker.stop = self.stop  # Ctrl-C also stops retries
         try:
-            for job, outcome in make_executor(self.settings.concurrency).map(worker, items()):
-                self._record(job, outcome, manifest, run_dir, summary)
-                bar.update(1)
-        finally:
-            worker.close()
+            worker = self._make_worker(group)
+        except Exception as exc:  # the backend cannot even be built (a missing package, a bad file)
+            guard.stopped = StoppedGroup(group.model.name, group.backend, exc, "its backend could not be built")
+        else:
+            worker.stop = self.stop  # Ctrl-C also stops retries
+            try:
+                for job, outcome in make_executor(self.settings.concurrency).map(worker, items()):
+                    self._record(job, outcome, manifest, run_dir, summary, guard, group)
+                    bar.update(1)
+            finally:
+                worker.close()
+        if guard.stopped:
+            guard.stopped.pending = manifest.count_todo(plan_id, group.key)
+            summary.stopped_groups.append(guard.stopped)
 
-    def _record(self, job: JobSpec, outcome: Any, manifest: Manifest, run_dir: Path, summary: RunSummary) -> None:
+    def _record(
+        self,
+        job: JobSpec,
+        outcome: Any,
+        manifest: Manifest,
+        run_dir: Path,
+        summary: RunSummary,
+        guard: _GroupGuard,
+        group: GroupDescription,
+    ) -> None:
         if isinstance(outcome, JobFailed):
-            log.warning("job %s failed after %d attempt(s): %s", job.job_id, outcome.attempts, outcome.error)
-            manifest.mark_failed(job.job_id, outcome.error, outcome.attempts, 0.0)
+            reason = guard.observe(job.job_id, outcome)
+            if reason or guard.stopped:  # not this job's fault: it stays pending, the group stops
+                manifest.mark_pending(job.job_id, outcome.error, outcome.attempts, outcome.duration_s)
+                if not guard.stopped:
+                    guard.stopped = StoppedGroup(group.model.name, group.backend, outcome.error, reason or "")
+                    self._release(guard.streak, outcome.error, manifest, summary)
+                return
+            manifest.mark_failed(job.job_id, outcome.error, outcome.attempts, outcome.duration_s)
             summary.failed += 1
+            _count_advice(summary, outcome.error, 1)
+            if not isinstance(outcome.error, BackendConnectionError):  # those: with their group if the breaker trips
+                log.warning("job %s failed after %d attempt(s): %s", job.job_id, outcome.attempts, outcome.error)
             return
         if isinstance(outcome, BaseException):
             manifest.mark_failed(job.job_id, outcome, 1, 0.0)
             summary.failed += 1
             return
+        guard.observe(job.job_id, None)
         written = write_job_outputs(
             run_dir, RunDir(run_dir).outputs, job.job_id, job.identity, outcome.assets, {"inputs": dict(job.inputs)}
         )
@@ -176,6 +245,13 @@ class Runner:
         timings["duration_s"] = outcome.duration_s
         manifest.mark_done(job.job_id, written.output, written.sha256, outcome.attempts, timings)
         summary.done += 1
+
+    def _release(self, job_ids: list[str], error: BaseException, manifest: Manifest, summary: RunSummary) -> None:
+        """The jobs of a connection-failure streak (failed with ``error``'s class) were not at fault either:
+        back to pending, no longer counted as failed."""
+        manifest.release(job_ids)
+        summary.failed -= len(job_ids)
+        _count_advice(summary, error, -len(job_ids))
 
     # -- Ctrl-C -----------------------------------------------------------------------------------------
 
@@ -207,6 +283,13 @@ class _SignalGuard:
         print("\nstopping after the current job (Ctrl-C again to abort now)", file=sys.stderr)
 
 
+def _count_advice(summary: RunSummary, error: BaseException, count: int) -> None:
+    advice = str(getattr(error, "advice", "fix the cause named above, then run the same command"))
+    summary.advice[advice] = summary.advice.get(advice, 0) + count
+    if not summary.advice[advice]:
+        del summary.advice[advice]
+
+
 class _NoBar:
     def update(self, n: int) -> None:
         pass
@@ -218,9 +301,10 @@ class _NoBar:
         pass
 
 
-def _progress(total: int, enabled: bool) -> Any:
-    if not enabled or total == 0:
+def _progress(total: int, done: int, todo: int, enabled: bool) -> Any:
+    """The whole run's bar: ``done`` of ``total`` already counted, so a resumed run shows where it stands."""
+    if not enabled or todo == 0:
         return _NoBar()
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a widget in notebooks, a text bar elsewhere
 
-    return tqdm(total=total, unit="job", desc="jobs", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    return tqdm(total=total, initial=done, unit="job", desc="jobs", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..attempts import job_attempts
 from ..backends.base_backend import VisionBackend
 from ..errors import is_retryable
 from ..registry import ModelSpec
@@ -73,9 +73,9 @@ class JobResult:
 
 
 class JobFailed(Exception):
-    def __init__(self, error: BaseException, attempts: int) -> None:
+    def __init__(self, error: BaseException, attempts: int, duration_s: float = 0.0) -> None:
         super().__init__(str(error))
-        self.error, self.attempts = error, attempts
+        self.error, self.attempts, self.duration_s = error, attempts, duration_s
 
 
 class Worker:
@@ -83,7 +83,8 @@ class Worker:
 
     Args:
         group (`GroupDescription`): what to build.
-        retries (`int`, defaults to 0): extra attempts for retryable errors (timeouts, 429, 5xx).
+        retries (`int`, defaults to 0): extra attempts for retryable errors (timeouts, 429, 5xx), counted once
+            across layers: a transport's own retries spend from the same budget.
         retry_delay_s (`float`, defaults to 1.0): wait before the first retry, doubled on each further one.
         backend (`VisionBackend`, *optional*): an already built backend to use instead (tests, library use).
     """
@@ -106,17 +107,16 @@ class Worker:
         """Set to stop retrying (Ctrl-C): the job in flight finishes or fails, no new attempt starts."""
 
     def __call__(self, job: JobSpec) -> JobResult:
-        """Generate ``job``'s assets, retrying retryable errors up to ``retries`` times (backing off)."""
-        start = time.perf_counter()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return JobResult(self.generate(job), attempt, time.perf_counter() - start)
-            except Exception as exc:
-                if not is_retryable(exc) or attempt > self.retries or self.stop.is_set():
-                    raise JobFailed(exc, attempt) from exc
-                self.stop.wait(self.retry_delay_s * 2 ** (attempt - 1))
+        """Generate ``job``'s assets within one budget of ``retries + 1`` attempts (backing off)."""
+        with job_attempts(self.retries + 1) as budget:
+            while True:
+                budget.start()
+                try:
+                    return JobResult(self.generate(job), budget.used, budget.elapsed_s())
+                except Exception as exc:
+                    if not is_retryable(exc) or budget.exhausted or self.stop.is_set():
+                        raise JobFailed(exc, budget.used, budget.elapsed_s()) from exc
+                    self.stop.wait(self.retry_delay_s * 2 ** (budget.used - 1))
 
     def generate(self, job: JobSpec) -> list[GeneratedAsset]:
         """One attempt: the job's request, checked again (cheap), then the backend method of its task."""

@@ -7,6 +7,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -38,6 +39,15 @@ def count_done(run_dir: Path) -> int:
         return sum(1 for job in jobs(run_dir).values() if job["status"] == "done")
     except sqlite3.Error:
         return 0
+
+
+def wait_for_done(run_dir: Path, process: subprocess.Popen[str], at_least: int, timeout: float = 180) -> None:
+    """Wait until ``at_least`` jobs of ``run_dir`` are done, failing if ``process`` exits or stalls first."""
+    deadline = time.monotonic() + timeout
+    while count_done(run_dir) < at_least:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.05)
 
 
 def outputs(run_dir: Path) -> dict[str, str]:

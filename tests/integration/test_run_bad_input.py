@@ -23,6 +23,13 @@ from run_helpers import cli
         (["task=text_to_video"], "error: model 'tiny-sd' does not support task 'text_to_video'"),
         (["backend.colour=red"], "error: `backend.colour`: unknown config key"),
         (["backend.devise=cpu"], "error: `backend.devise`: unknown config key; did you mean `backend.device`?"),
+        (["backend.scheduler=eulr"], "error: `backend.scheduler`: unknown scheduler 'eulr'; valid names are"),
+        (
+            ["backend.scheduler=EulrScheduler"],
+            "error: preflight failed, nothing was run or written:\ntiny-sd (diffusers): InvalidParameterError: "
+            "`backend.scheduler`: unknown scheduler 'EulrScheduler'",
+        ),
+        (["+extra.scheduler=eulr"], "error: `extra.scheduler`: unknown scheduler 'eulr'"),
         (["run.retrie=3"], "error: `run.retrie`: unknown config key; did you mean `run.retries`? valid keys are"),
     ],
 )

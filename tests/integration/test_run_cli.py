@@ -120,6 +120,12 @@ def test_dry_run_prints_count_and_sample_and_writes_nothing(tmp_path: Path) -> N
     assert list(tmp_path.iterdir()) == []
 
 
+def test_dry_run_lists_a_repeated_job_once(tmp_path: Path) -> None:
+    result = cli("run", "prompt=a red fox", "seed=1,1,2", "run.dry_run=true", cwd=tmp_path)
+    assert result.stdout.startswith("dry run: 2 jobs (1 duplicates collapsed)")
+    assert re.findall(r"seed=(\d+)", result.stdout) == ["1", "2"]
+
+
 def test_cfg_job_and_help(tmp_path: Path) -> None:
     result = cli("run", "--cfg", "job", "model=tiny-sd-alt", "seed=range(0,4)", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -6,24 +6,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from run_helpers import assert_complete, cli, count_done, jobs, popen
+from run_helpers import assert_complete, cli, jobs, popen, wait_for_done
 
 from abstractvision.pipeline.run_dir import RunLock
 
 pytestmark = pytest.mark.slow
 ARGS = ("run", "prompt=a red fox", "seed=range(0,5)", "run.dir=r")
-
-
-def wait_for_done(run_dir: Path, process: subprocess.Popen[str], at_least: int, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while count_done(run_dir) < at_least:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the run made no progress"
-        time.sleep(0.05)
 
 
 def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path: Path, tiny_sd_path: Path) -> None:

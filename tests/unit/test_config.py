@@ -48,7 +48,7 @@ def test_parameter_axes_expand_on_plain_data_and_group_axes_compose() -> None:
 
 
 def test_glob_selects_group_options() -> None:
-    config = load_run_config(["model=glob(tiny*)"])
+    config = load_run_config(["model=glob(tiny-sd*)"])
     assert [c.model.name for c in config.combinations] == ["tiny-sd", "tiny-sd-alt"]
 
 

@@ -25,7 +25,7 @@ def manifest():
 
 def test_schema_and_migrations_are_recorded(manifest) -> None:
     names = [r[0] for r in manifest.conn.execute("SELECT name FROM migrations")]
-    assert names == ["0001_initial", "0002_meta"]
+    assert names == ["0001_initial", "0002_meta", "0003_interrupts"]
     assert manifest.migrate() == []
     columns = {r[1] for r in manifest.conn.execute("PRAGMA table_info(jobs)")}
     assert {"job_id", "status", "seed", "params", "output", "sha256", "error", "attempts", "duration_s"} <= columns
@@ -60,7 +60,8 @@ def test_lifecycle_and_counts(manifest) -> None:
     manifest.mark_failed("b", GenerationError("boom"), 3, 0.2)
     manifest.mark_running("c")
     assert manifest.counts() == {"total": 3, "pending": 0, "running": 1, "done": 1, "failed": 1}
-    assert manifest.reset_running() == 1
+    assert manifest.reset_running(max_interrupts=2) == []  # "c" interrupted once: pending again, one attempt
+    assert tuple(manifest.conn.execute("SELECT attempts, interrupts FROM jobs WHERE job_id = 'c'").fetchone()) == (1, 1)
     assert manifest.failures() == [{"job_id": "b", "error_type": "GenerationError", "error": "boom", "attempts": 3}]
     assert list(manifest.done_outputs(plan)) == [("a", "outputs/a.png", "ff")]
     assert [r["job_id"] for r in manifest.todo(plan, "g")] == ["b"]
@@ -123,3 +124,18 @@ def test_file_manifest_uses_wal_and_reads_back(tmp_path) -> None:
         reader.conn.execute("DELETE FROM jobs")
     reader.close()
     m.close()
+
+
+def test_throughput_counts_only_the_time_jobs_ran() -> None:
+    """Two commands an hour apart in the same folder: the hour between them is not run time."""
+    manifest = Manifest()
+    plan = manifest.start_plan({})
+    rows = [(f"j{i}", "diffusers", "tiny-sd", "text_to_image", i, "{}", None, "g", i) for i in range(4)]
+    manifest.add_jobs(rows, plan)
+    spans = [(0.0, 2.0), (1.0, 3.0), (3600.0, 3601.0), (3601.0, 3602.0)]  # 2 in parallel, then 2 an hour later
+    for i, (started, finished) in enumerate(spans):
+        manifest.mark_done(f"j{i}", f"outputs/j{i}.png", "sha", 1, {"duration_s": finished - started})
+        manifest.conn.execute(
+            "UPDATE jobs SET started_at = ?, finished_at = ? WHERE job_id = ?", (started, finished, f"j{i}")
+        )
+    assert manifest.throughput() == {"elapsed_s": 5.0, "jobs_per_s": 0.8, "mean_job_s": 1.5}

@@ -62,3 +62,15 @@ def test_half_a_size_is_refused_before_any_request():
     with pytest.raises(InvalidParameterError) as info:
         VisionManager(backend).generate_image("a fox", width=64)
     assert info.value.field == "height" and "WxH" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"), [({"output_format": "gif"}, "output_format"), ({"frame_pngs": True}, "frame_pngs")]
+)
+def test_a_local_encoding_asked_of_the_http_backend_is_refused_not_dropped(params: dict, field: str) -> None:
+    from abstractvision import OpenAICompatibleVisionBackend
+
+    config = OpenAICompatibleBackendConfig(base_url=URL, text_to_video_path="/videos")
+    with pytest.raises(InvalidParameterError) as info:
+        VisionManager(OpenAICompatibleVisionBackend(config)).generate_video("a fox", **params)
+    assert info.value.field == field and "cannot re-encode" in str(info.value)

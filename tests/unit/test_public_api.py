@@ -35,7 +35,10 @@ EXPECTED_ALL = {
     "OpenAICompatibleVisionBackend",
     "ResourceExhaustedError",
     "RunError",
+    "RunItem",
     "RunLockedError",
+    "RunPlan",
+    "RunResult",
     "StableDiffusionCppBackendConfig",
     "StableDiffusionCppVisionBackend",
     "VideoGenerationRequest",
@@ -44,6 +47,9 @@ EXPECTED_ALL = {
     "VisionManager",
     "__version__",
     "default_registry",
+    "open_run",
+    "plan",
+    "run",
 }
 
 
@@ -70,6 +76,14 @@ def test_backend_classes_resolve_lazily():
         "cls = abstractvision.HuggingFaceDiffusersVisionBackend; print(cls.__name__)"
     )
     assert out == "HuggingFaceDiffusersVisionBackend"
+
+
+def test_run_api_resolves_lazily():
+    out = run_python(
+        "import sys, abstractvision; assert 'abstractvision.pipeline.api' not in sys.modules; "
+        "print(abstractvision.run.__module__, abstractvision.open_run.__module__, abstractvision.RunPlan.__name__)"
+    )
+    assert out == "abstractvision.pipeline.api abstractvision.pipeline.results RunPlan"
 
 
 def test_unknown_attribute_is_an_attribute_error():

@@ -94,7 +94,7 @@ def test_every_row_plans_through_the_cli(tmp_path: Path, capsys: pytest.CaptureF
     server = ["backend=openai", "backend.base_url=http://127.0.0.1:9/v1", "model=everything", "run.dry_run=true"]
     server += ["backend.text_to_video_path=/videos", "backend.image_to_video_path=/videos"]
     needs_image = {"image_to_image", "image_to_video"}
-    for task in sorted(set(TASKS) - {"multi_view_image"}):  # no built-in backend does multi-view yet
+    for task in sorted(set(TASKS) - {"multi_view_image"}):  # the openai backend does no multi-view
         image = [f"image={tmp_path / 'in.png'}"] if task in needs_image else []
         code = main(
             ["run", "--config-dir", str(tmp_path), *server, f"task={task}", *image, f"run.dir={tmp_path / task}"]
@@ -125,4 +125,7 @@ def test_every_row_has_a_server_route() -> None:
         assert answer.status_code == 200, (task, answer.text)
         assert backend.calls[-1] == get_task(task).backend_method
         base64.b64decode(answer.json()["data"][0]["b64_json"])
-    assert len(client.post("/v1/images/views", json={"prompt": "x", "angles": ["a", "b", "c"]}).json()["data"]) == 3
+    assert (
+        len(client.post("/v1/images/views", json={"prompt": "x", "angles": ["front", "side", "back"]}).json()["data"])
+        == 3
+    )

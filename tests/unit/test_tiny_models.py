@@ -133,3 +133,18 @@ def test_killed_build_leaves_no_model_folder(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("ABSTRACTVISION_CACHE", str(tmp_path))
     assert ensure_builtin_model("tiny-sd") == target
     assert (target / MARKER_FILE).is_file()
+
+
+def test_the_tiny_video_models_build_deterministically(tmp_path: Path) -> None:
+    """Two builds of tiny-wan-t2v from the same seed hold the same weights (same torch version)."""
+    from abstractvision.builtin.tiny_wan import build_tiny_wan
+
+    def digests(folder: Path) -> dict[str, str]:
+        build_tiny_wan(folder, seed=0, image_to_video=False)
+        return {
+            p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*.safetensors"))
+        }
+
+    first, second = digests(tmp_path / "a"), digests(tmp_path / "b")
+    assert first == second and len(first) == 3  # transformer, vae, text encoder

@@ -136,14 +136,14 @@ def test_unsupported_task_names_backend_task_and_alternatives():
 
 def test_model_that_cannot_do_a_task_is_refused():
     spec = default_registry().get("tiny-sd")
-    assert not spec.supports("multi_view_image")
+    assert not spec.supports("text_to_video")
 
     class AllTasks(RecordingBackend):
         def get_capabilities(self) -> VisionBackendCapabilities:
-            return VisionBackendCapabilities(supported_tasks=("multi_view_image",))
+            return VisionBackendCapabilities(supported_tasks=("text_to_video",))
 
-    with pytest.raises(CapabilityNotSupportedError, match="model 'tiny-sd' does not support task 'multi_view_image'"):
-        VisionManager(AllTasks()).generate_angles("a red fox")
+    with pytest.raises(CapabilityNotSupportedError, match="model 'tiny-sd' does not support task 'text_to_video'"):
+        VisionManager(AllTasks()).generate_video("a red fox")
 
 
 def test_model_size_multiple_is_used():

@@ -1,8 +1,10 @@
-"""Local inference with Hugging Face diffusers: text to image, image to image, inpainting.
+"""Local inference with Hugging Face diffusers: text to image, image to image, inpainting, video.
 
-One text-to-image pipeline is loaded per backend; the image-to-image and inpainting pipelines are
-derived from it with ``from_pipe`` (same weights, no extra memory) and cached. torch and diffusers are
-imported on first use, so constructing the backend (and validating its config) stays light.
+For an image model one text-to-image pipeline is loaded per backend; the image-to-image and inpainting
+pipelines are derived from it with ``from_pipe`` (same weights, no extra memory) and cached. A video
+model (its ``family`` in ``video_families``) loads the family's pipeline class for the task (``video.py``).
+torch and diffusers are imported on first use, so constructing the backend (and validating its config)
+stays light.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import inspect
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,22 +24,27 @@ from ...errors import InvalidParameterError
 from ...media.images import decode_image, resized
 from ...media.png import encode_png
 from ...registry import ModelSpec, resolve_model
-from ...tasks import IMAGE_TO_IMAGE, TEXT_TO_IMAGE
+from ...tasks import IMAGE_TO_IMAGE, IMAGE_TO_VIDEO, MULTI_VIEW_IMAGE, TEXT_TO_IMAGE, TEXT_TO_VIDEO
 from ...types import (
     GeneratedAsset,
     ImageEditRequest,
     ImageGenerationRequest,
+    ImageToVideoRequest,
+    MultiAngleRequest,
     ProgressCallback,
+    VideoGenerationRequest,
     VisionBackendCapabilities,
 )
+from ...video_families import video_family
 from ..base_backend import VisionBackend, image_params
 from ..options import configured_identity, identity, model_field, placement
-from . import loading
-from .schedulers import build_scheduler, check_scheduler_name, scheduler_class
+from . import loading, multiview, video
+from .schedulers import SCHEDULERS, build_scheduler, check_scheduler_name, scheduler_class
 
 REQUEST_EXTRAS = ("scheduler", "lora_weights")
 _DEVICE_PREFIXES = ("cpu", "cuda", "mps", "xpu")
 _SEED_BOUND = 2**32  # drawn seeds stay in the range every SD tool accepts
+_IMAGE_TASKS = (TEXT_TO_IMAGE, IMAGE_TO_IMAGE, MULTI_VIEW_IMAGE)
 
 
 @dataclass
@@ -111,8 +119,11 @@ class HuggingFaceDiffusersBackendConfig:
         loading.parse_loras(self.loras)
 
     def job_identity(self, model: ModelSpec) -> dict[str, Any]:
-        """What of this config decides the output: the identity options, LoRAs named by content."""
+        """What of this config decides the output: the identity options, LoRAs named by content, and the
+        model's own view prompt (it decides each view's prompt)."""
         options = configured_identity(self)
+        if model.view_prompt:
+            options["view_prompt"] = model.view_prompt
         if self.loras:
             options["loras"] = [
                 {"name": lora.name, "weight": lora.weight, "file": loading.lora_fingerprint(lora, index, self)}
@@ -147,11 +158,25 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         return self.model_spec.name
 
     def get_capabilities(self) -> VisionBackendCapabilities:
-        return VisionBackendCapabilities(supported_tasks=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE))
+        family = video_family(self.model_spec.family)
+        return VisionBackendCapabilities(supported_tasks=family.tasks if family else _IMAGE_TASKS)
 
     def preload(self) -> None:
         with self._lock:
-            self._pipeline(TEXT_TO_IMAGE)
+            self._pipeline(self.get_capabilities().supported_tasks[0])
+
+    def preflight(self, *, network: bool = True) -> list[str]:
+        """The packages are installed and the model's folder or cache entry exists (built-in models are built
+        on load); nothing is imported or read."""
+        cfg = self.config
+        loading.check_installed()
+        if cfg.scheduler is not None and cfg.scheduler not in SCHEDULERS:  # a class name: ask diffusers
+            scheduler_class(cfg.scheduler, "backend.scheduler")
+        if not is_builtin(self.model_spec.source):
+            loading.resolve_model(
+                self.model_spec, allow_download=cfg.allow_download, revision=cfg.revision, cache_dir=cfg.cache_dir
+            )
+        return []
 
     def unload(self) -> None:
         with self._lock:
@@ -172,7 +197,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
     ) -> GeneratedAsset:
         params = image_params(request, request.width, request.height)
         call = {"width": request.width, "height": request.height}
-        return self._run(TEXT_TO_IMAGE, TEXT_TO_IMAGE, request.extra, request.seed, params, call, progress)
+        return self._run(TEXT_TO_IMAGE, TEXT_TO_IMAGE, request, params, call, progress)
 
     def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
         image = decode_image("image", request.image, "RGB")
@@ -187,11 +212,48 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             params["mask_sha256"] = hashlib.sha256(request.mask).hexdigest()
             mask = resized(decode_image("mask", request.mask, "L"), width, height)
             call.update(mask_image=mask, width=width, height=height)
-        return self._run(IMAGE_TO_IMAGE, pipeline, request.extra, request.seed, params, call, progress)
+        return self._run(IMAGE_TO_IMAGE, pipeline, request, params, call, progress)
+
+    def generate_angles(
+        self, request: MultiAngleRequest, *, progress: ProgressCallback | None = None
+    ) -> list[GeneratedAsset]:
+        return multiview.run_views(self, request, progress)
+
+    def generate_video(
+        self, request: VideoGenerationRequest, *, progress: ProgressCallback | None = None
+    ) -> GeneratedAsset | list[GeneratedAsset]:
+        return video.run_video(self, TEXT_TO_VIDEO, request, progress)
+
+    def image_to_video(
+        self, request: ImageToVideoRequest, *, progress: ProgressCallback | None = None
+    ) -> GeneratedAsset | list[GeneratedAsset]:
+        return video.run_video(self, IMAGE_TO_VIDEO, request, progress)
 
     # -- internals ---------------------------------------------------------------------------------------
 
     def _run(
+        self,
+        task: str,
+        pipeline_kind: str,
+        request: ImageGenerationRequest | ImageEditRequest,
+        params: dict[str, Any],
+        call: dict[str, Any],
+        progress: ProgressCallback | None,
+    ) -> GeneratedAsset:
+        """One image: ``call`` completed with the recorded parameters, the result encoded as a PNG."""
+        call = {**image_call(params), **call}
+        result, metadata = self.run_pipeline(
+            task, pipeline_kind, request.extra, request.seed, params, call, progress, lambda r: r.images[0].size
+        )
+        flagged = getattr(result, "nsfw_content_detected", None)
+        if flagged is not None:  # only when the safety checker ran (safety_checker=true)
+            metadata["nsfw_content_detected"] = bool(flagged[0])
+        image = result.images[0]
+        return GeneratedAsset(
+            media_type="image", data=encode_png(image, metadata), mime_type="image/png", metadata=metadata
+        )
+
+    def run_pipeline(
         self,
         task: str,
         pipeline_kind: str,
@@ -200,7 +262,12 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         params: dict[str, Any],
         call: dict[str, Any],
         progress: ProgressCallback | None,
-    ) -> GeneratedAsset:
+        output_size: Any,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Run pipeline ``pipeline_kind`` once with ``call`` (its arguments); ``(result, metadata)``.
+
+        ``output_size(result)`` is the ``(width, height)`` made, recorded in ``params``.
+        """
         scheduler_name, adapter_weights = self._check_extra(extra or {})
         seed = secrets.randbelow(_SEED_BOUND) if seed is None else seed
         with self._lock:  # one request at a time: the scheduler and adapter weights are set per request
@@ -209,23 +276,16 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             pipe = self._pipeline(pipeline_kind)
             load_s = 0.0 if was_loaded else time.perf_counter() - load_start
             scheduler_name = scheduler_name or self.config.scheduler or self._base_scheduler[0]
-            result, generate_s = self._call(pipe, params, call, seed, scheduler_name, adapter_weights, progress)
-            image = result.images[0]
-            params["width"], params["height"] = image.size
+            result, generate_s = self._call(pipe, call, seed, scheduler_name, adapter_weights, progress)
+            params["width"], params["height"] = output_size(result)
             _record_engine_defaults(pipe, params)
             metadata = self._metadata(task, pipe, params, seed, scheduler_name, adapter_weights)
-        flagged = getattr(result, "nsfw_content_detected", None)
-        if flagged is not None:  # only when the safety checker ran (safety_checker=true)
-            metadata["nsfw_content_detected"] = bool(flagged[0])
         metadata["timings"] = {"load_s": round(load_s, 4), "generate_s": round(generate_s, 4)}
-        return GeneratedAsset(
-            media_type="image", data=encode_png(image, metadata), mime_type="image/png", metadata=metadata
-        )
+        return result, metadata
 
     def _call(
         self,
         pipe: Any,
-        params: dict[str, Any],
         call: dict[str, Any],
         seed: int,
         scheduler_name: str,
@@ -240,20 +300,21 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             pipe.scheduler = build_scheduler(scheduler_name, self._base_scheduler[1], "extra.scheduler")
             if self._loras:
                 pipe.set_adapters(list(adapter_weights), adapter_weights=list(adapter_weights.values()))
-            settings = {"num_inference_steps": params["steps"], "guidance_scale": params["guidance_scale"], **call}
             start = time.perf_counter()
             result = pipe(
-                prompt=params["prompt"],
-                negative_prompt=params["negative_prompt"],
                 generator=torch.Generator("cpu").manual_seed(seed),
                 callback_on_step_end=_progress_hook(progress),
-                **{k: v for k, v in settings.items() if v is not None},
+                **{k: v for k, v in call.items() if v is not None},
             )
             return result, time.perf_counter() - start
 
     def _pipeline(self, kind: str) -> Any:
-        """The pipeline for ``kind`` (text_to_image, image_to_image, inpainting), loaded once."""
+        """The pipeline for ``kind`` (text_to_image, image_to_image, inpainting, a video task), loaded once."""
         if kind in self._pipelines:
+            return self._pipelines[kind]
+        family = video_family(self.model_spec.family)
+        if family is not None:  # a video model: the family's class for the task loads the folder
+            self._pipelines[kind] = self._load(family.pipelines[kind])
             return self._pipelines[kind]
         if TEXT_TO_IMAGE not in self._pipelines:
             self._pipelines[TEXT_TO_IMAGE] = self._load()
@@ -270,7 +331,8 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
                 self._pipelines[kind] = self._apply_memory(derived)
         return self._pipelines[kind]
 
-    def _load(self) -> Any:
+    def _load(self, pipeline_class: str | None = None) -> Any:
+        """Load the model as ``pipeline_class`` (a diffusers class name; default: the text-to-image auto class)."""
         cfg = self.config
         torch, _ = loading.import_torch_diffusers()
         if cfg.threads:
@@ -282,8 +344,9 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             scheduler_class(cfg.scheduler, "backend.scheduler")
         self._device = loading.resolve_device(cfg.device)
         self._dtype = loading.resolve_dtype_name(cfg.dtype, self._device)
-        pipe = loading.load_text_to_image(
+        pipe = loading.load_pipeline(
             self._model,
+            pipeline_class,
             dtype=getattr(torch, self._dtype),
             variant=cfg.variant,
             cache_dir=cfg.cache_dir,
@@ -308,8 +371,20 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             attention_slicing=cfg.attention_slicing,
         )
 
-    def _check_extra(self, extra: dict[str, Any]) -> tuple[str | None, dict[str, float]]:
-        """Validate ``request.extra`` before any work; return the scheduler and the adapter weights."""
+    def check_extra(self, extra: Mapping[str, Any]) -> None:
+        self._extra_values(extra)
+
+    def _check_extra(self, extra: Mapping[str, Any]) -> tuple[str | None, dict[str, float]]:
+        """Validate ``request.extra`` before any work (scheduler class names too); return the scheduler and
+        the adapter weights."""
+        scheduler, weights = self._extra_values(extra)
+        if scheduler is not None:
+            loading.import_torch_diffusers()
+            scheduler_class(scheduler, "extra.scheduler")  # an unknown class name fails before loading
+        return scheduler, weights
+
+    def _extra_values(self, extra: Mapping[str, Any]) -> tuple[str | None, dict[str, float]]:
+        """The scheduler and adapter weights of ``extra``, checked without importing diffusers."""
         unknown = sorted(set(extra) - set(REQUEST_EXTRAS))
         if unknown:
             raise InvalidParameterError(
@@ -317,9 +392,6 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             )
         scheduler = extra.get("scheduler")
         check_scheduler_name(scheduler, "extra.scheduler")
-        if scheduler is not None:
-            loading.import_torch_diffusers()
-            scheduler_class(scheduler, "extra.scheduler")  # an unknown class name fails before loading
         weights = {lora.name: lora.weight for lora in self._loras}
         overrides = extra.get("lora_weights") or {}
         if not isinstance(overrides, dict) or not set(overrides) <= set(weights):
@@ -374,7 +446,22 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         return metadata
 
 
-_ENGINE_ARGUMENTS = {"steps": "num_inference_steps", "guidance_scale": "guidance_scale", "strength": "strength"}
+_ENGINE_ARGUMENTS = {
+    "steps": "num_inference_steps",
+    "guidance_scale": "guidance_scale",
+    "strength": "strength",
+    "num_frames": "num_frames",
+}
+
+
+def image_call(params: dict[str, Any]) -> dict[str, Any]:
+    """The arguments every image pipeline call takes from the recorded parameters."""
+    return {
+        "prompt": params["prompt"],
+        "negative_prompt": params["negative_prompt"],
+        "num_inference_steps": params["steps"],
+        "guidance_scale": params["guidance_scale"],
+    }
 
 
 def _record_engine_defaults(pipe: Any, params: dict[str, Any]) -> None:

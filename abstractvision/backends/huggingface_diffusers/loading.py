@@ -10,8 +10,10 @@ to its snapshot folder in the local cache by looking at files, and the pipeline 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import importlib.metadata
+import importlib.util
 import inspect
 import os
 import platform
@@ -56,6 +58,16 @@ class LoraSpec:
     name: str
     path: str
     weight: float
+
+
+def check_installed() -> None:
+    """``BackendUnavailableError`` naming the pip extra unless torch and diffusers are installed (not imported)."""
+    missing = [name for name in ("torch", "diffusers", "transformers") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BackendUnavailableError(
+            f"the diffusers backend needs torch and diffusers ({missing[0]} is missing); {INSTALL_HINT}",
+            backend="diffusers",
+        )
 
 
 def import_torch_diffusers() -> tuple[Any, Any]:
@@ -111,6 +123,16 @@ def resolve_model(
     if allow_download:
         return ResolvedModel(name, source, source, revision, spec)
     snapshot = cached_snapshot(source, revision=revision, cache_dir=cache_dir)
+    if snapshot is None and "/" not in source:  # not a hub id (org/name): most likely a misspelt model name
+        known = default_registry().names()
+        close = difflib.get_close_matches(source, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ModelNotFoundError(
+            f"unknown model {source!r}; {hint}known models are {known}; "
+            "or pass a Hugging Face id (org/name) or a local diffusers folder",
+            backend="diffusers",
+            model=name,
+        )
     if snapshot is None:
         raise ModelNotFoundError(
             f"model {source!r} is not in the local Hugging Face cache and downloads are disabled "
@@ -130,22 +152,27 @@ def cached_snapshot(repo_id: str, *, revision: str | None, cache_dir: str | None
     return Path(found).parent if isinstance(found, str) else None
 
 
-def load_text_to_image(
-    model: ResolvedModel, *, dtype: Any, variant: str | None, cache_dir: str | None, safety_checker: bool
+def load_pipeline(
+    model: ResolvedModel,
+    pipeline_class: str | None,
+    *,
+    dtype: Any,
+    variant: str | None,
+    cache_dir: str | None,
+    safety_checker: bool,
 ) -> Any:
-    """Load ``model`` as a text-to-image pipeline (errors translated)."""
+    """Load ``model`` as diffusers class ``pipeline_class`` (``None``: a text-to-image pipeline); errors translated."""
     local = Path(model.location).is_dir()
     hub_kwargs: dict[str, Any] = {"cache_dir": cache_dir, "local_files_only": local}
     if not local:
         hub_kwargs["revision"] = model.revision
     with translate_load_errors(model.name), quiet_progress_bars():
-        from diffusers import DiffusionPipeline
+        import diffusers
 
-        index = DiffusionPipeline.load_config(model.location, **hub_kwargs)
+        index = diffusers.DiffusionPipeline.load_config(model.location, **hub_kwargs)
         kwargs = _safety_checker_kwargs(index, enabled=safety_checker, model=model.name)
-        return text_to_image_class(index).from_pretrained(
-            model.location, variant=variant, **_dtype_kwarg(dtype), **hub_kwargs, **kwargs
-        )
+        cls = getattr(diffusers, pipeline_class) if pipeline_class else text_to_image_class(index)
+        return cls.from_pretrained(model.location, variant=variant, **_dtype_kwarg(dtype), **hub_kwargs, **kwargs)
 
 
 def text_to_image_class(index: Mapping[str, Any]) -> Any:

@@ -23,7 +23,8 @@ import requests
 from PIL import Image
 
 from ... import __version__
-from ...errors import BackendResponseError, InvalidParameterError
+from ...attempts import job_attempts
+from ...errors import BackendResponseError, InvalidParameterError, Scope
 from ...media.masks import white_to_alpha
 from ...media.mime import EXTENSIONS, IMAGE_MIME_TYPES, sniff_mime
 from ...media.png import PARAMETERS_KEY, RECORD_KEY, encode_png, read_png_text
@@ -183,6 +184,20 @@ class OpenAICompatibleVisionBackend(VisionBackend):
         except BackendResponseError:
             pass
 
+    def preflight(self, *, network: bool = True) -> list[str]:
+        """One ``GET /models``, tried once: the server is reachable and takes the key. A server without that
+        route (404) is reachable, but its key is then checked only by the first job: say so."""
+        if not network:
+            return []
+        with job_attempts(1):
+            try:
+                self._transport.request("GET", "models")
+            except BackendResponseError as exc:
+                if exc.scope is Scope.GROUP and exc.status_code != 404:
+                    raise
+                return [f"{exc}; the server is reachable, its key and model are checked by the first job"]
+        return []
+
     def unload(self) -> None:
         self._transport.close()
 
@@ -222,6 +237,7 @@ class OpenAICompatibleVisionBackend(VisionBackend):
         path = self.config.text_to_video_path
         if not path:
             raise self.unsupported(TEXT_TO_VIDEO)
+        _refuse_local_encoding(request)
         fields, unsent = self._fields(request, n=None)
         return self._video(TEXT_TO_VIDEO, request, path, fields, unsent, json=fields)
 
@@ -231,6 +247,7 @@ class OpenAICompatibleVisionBackend(VisionBackend):
         path = self.config.image_to_video_path
         if not path:
             raise self.unsupported(IMAGE_TO_VIDEO)
+        _refuse_local_encoding(request)
         fields, unsent = self._fields(request, n=None)
         files = [_upload("input_reference", "image", request.image)]
         sent = {"fields": fields, "files": [_describe_upload(f) for f in files]}
@@ -407,3 +424,12 @@ def _image_asset(data: bytes, mime: str, metadata: dict[str, Any]) -> GeneratedA
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         png = encode_png(image.convert("RGBA" if has_alpha else "RGB"), metadata)
     return GeneratedAsset(media_type="image", data=png, mime_type="image/png", metadata=metadata)
+
+
+def _refuse_local_encoding(request: VideoGenerationRequest | ImageToVideoRequest) -> None:
+    """The server encodes its own file: a format or frame PNGs asked of this backend would be silently dropped."""
+    if request.output_format is not None or request.frame_pngs:
+        field = "output_format" if request.output_format is not None else "frame_pngs"
+        raise InvalidParameterError(
+            field, "the openai backend returns the server's own video file and cannot re-encode it; unset it"
+        )

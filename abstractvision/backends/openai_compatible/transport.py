@@ -2,7 +2,9 @@
 become AbstractVision errors.
 
 Connection failures (including a body cut short), 429 and 5xx are retried with exponential backoff,
-honouring ``Retry-After``; after the last attempt a typed error carries the server's own message. A
+honouring ``Retry-After``; after the last attempt a typed error carries the server's own message. Run
+by a worker, every resend spends from the job's one attempt budget (``attempts.py``), so the runner's
+and the transport's retries add up instead of multiplying; ``max_retries`` applies to library use. A
 read timeout is not retried here (the server may still be generating; the runner decides). The API key
 is sent only to the server's own origin and is scrubbed from every message.
 """
@@ -22,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from ...attempts import AttemptBudget, current_budget
 from ...errors import BackendConnectionError, BackendResponseError, BackendTimeoutError
 
 logger = logging.getLogger(__name__)
@@ -133,17 +136,25 @@ class HttpTransport:
         headers = dict(kwargs.pop("headers", None) or {})
         if self._api_key and origin(url) == origin(self.base_url):
             headers["Authorization"] = f"Bearer {self._api_key}"
+        budget = current_budget()
         attempt = 0
         while True:
             try:
                 return self._send(method, url, what, headers, kwargs)
             except _Failed as failed:
-                if attempt >= self.retry.max_retries or not failed.error.retryable:
+                if not failed.error.retryable or not self._may_retry(attempt, budget):
                     raise failed.error from failed.__cause__
                 wait = self.retry.delay(attempt, failed.retry_after)
                 attempt += 1
-                logger.warning("%s; retry %d/%d in %.2f s", failed.error, attempt, self.retry.max_retries, wait)
+                if budget is None:
+                    logger.warning("%s; retry %d/%d in %.2f s", failed.error, attempt, self.retry.max_retries, wait)
+                else:  # the runner reports the job's attempts once, at its end
+                    logger.info("%s; attempt %d/%d in %.2f s", failed.error, budget.used, budget.limit, wait)
                 time.sleep(wait)
+
+    def _may_retry(self, attempt: int, budget: AttemptBudget | None) -> bool:
+        """Another attempt: from the job's shared budget when a worker runs this, else from ``max_retries``."""
+        return budget.start() if budget is not None else attempt < self.retry.max_retries
 
     def close(self) -> None:
         """Close the connections of every thread's session."""

@@ -15,10 +15,12 @@ import hashlib
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...builtin import is_builtin
 from ...errors import InvalidParameterError
 from ...fingerprints import fingerprint
 from ...media.images import decode_image, resized
@@ -164,6 +166,13 @@ class StableDiffusionCppVisionBackend(VisionBackend):
     def preload(self) -> None:
         self._load_runner().load()
 
+    def preflight(self, *, network: bool = True) -> list[str]:
+        """The model files are in place and the runtime (``sd-cli`` or the binding) is there; nothing loads.
+        A built-in model is built on load."""
+        if not is_builtin(self.model_spec.source):
+            self._load_runner()
+        return []
+
     def unload(self) -> None:
         if self._runner is not None:
             self._runner.close()
@@ -285,7 +294,10 @@ class StableDiffusionCppVisionBackend(VisionBackend):
             self._runner = PythonRunner(options)
         return self._runner
 
-    def _check_extra(self, extra: dict[str, Any]) -> tuple[str | None, str | None]:
+    def check_extra(self, extra: Mapping[str, Any]) -> None:
+        self._check_extra(extra)
+
+    def _check_extra(self, extra: Mapping[str, Any]) -> tuple[str | None, str | None]:
         unknown = sorted(set(extra) - set(REQUEST_EXTRAS))
         if unknown:
             raise InvalidParameterError(
