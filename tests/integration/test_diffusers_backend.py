@@ -312,6 +312,20 @@ def test_safety_checker_request_on_a_model_without_one(tiny_sd_path: Path) -> No
         backend.preload()
 
 
+def test_thread_count_is_set_at_load_and_recorded(fox: Any) -> None:
+    """`threads` can change CPU bytes, so every asset says what it ran with; 0 (the default) leaves torch alone."""
+    import torch
+
+    default = torch.get_num_threads()
+    assert fox.metadata["threads"] == default and read_png_record(fox.data)["threads"] == default
+    manager = make_manager(threads=default + 1)
+    try:
+        asset = manager.generate_image(PROMPT, seed=0)
+        assert asset.metadata["threads"] == torch.get_num_threads() == default + 1
+    finally:
+        torch.set_num_threads(default)
+
+
 def test_memory_options_run_on_cpu(fox: Any) -> None:
     manager = make_manager(vae_slicing=True, vae_tiling=True, attention_slicing=True)
     asset = manager.generate_image(PROMPT, seed=0)
@@ -331,6 +345,7 @@ def test_memory_options_run_on_cpu(fox: Any) -> None:
         ({"loras": [{"path": "a.safetensors", "scale": 1}]}, r"`backend.loras\[0\].scale`: unknown key"),
         ({"loras": [{"path": "x/a.safetensors"}, {"path": "y/a.safetensors"}]}, r"adapter name 'a' is used twice"),
         ({"model_id": ""}, r"`backend.model_id`: must be a non-empty string"),
+        ({"threads": -1}, r"`backend.threads`: must be an integer >= 0"),
     ],
 )
 def test_bad_config_fails_naming_the_field(options: dict[str, Any], message: str) -> None:
@@ -346,6 +361,34 @@ def test_out_of_memory_becomes_resource_exhausted() -> None:
         with diffusers_loading.translate_generation_errors("tiny-sd"):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
     assert isinstance(excinfo.value.__cause__, torch.OutOfMemoryError)
+
+
+@pytest.mark.parametrize(
+    ("class_name", "loaded"),
+    [
+        ("StableDiffusionPipeline", "StableDiffusionPipeline"),
+        ("StableDiffusionImg2ImgPipeline", "AutoPipelineForText2Image"),  # maps it to its text-to-image sibling
+        ("NoSuchPipeline", "AutoPipelineForText2Image"),
+    ],
+)
+def test_the_index_names_the_pipeline_class(class_name: str, loaded: str) -> None:
+    assert diffusers_loading.text_to_image_class({"_class_name": class_name}).__name__ == loaded
+
+
+def test_one_text_to_image_run_imports_neither_auto_pipeline_nor_other_pipelines(tiny_sd_path: Path) -> None:
+    """Start-up: AutoPipeline imports every pipeline diffusers has; the class the index names imports one."""
+    script = (
+        "import sys\n"
+        "from abstractvision import HuggingFaceDiffusersBackendConfig as C, HuggingFaceDiffusersVisionBackend as B\n"
+        "from abstractvision import ImageGenerationRequest as R\n"
+        "asset = B(C(device='cpu')).generate_image(R(prompt='a fox', seed=0, steps=1))\n"
+        "print(asset.metadata['pipeline'], *(m for m in sys.modules if m.startswith('diffusers.pipelines.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    pipeline, *modules = result.stdout.split()
+    assert pipeline == "StableDiffusionPipeline" and "diffusers.pipelines.stable_diffusion" in modules
+    assert not {"diffusers.pipelines.auto_pipeline", "diffusers.pipelines.flux"} & set(modules)
 
 
 def test_missing_diffusers_names_the_extra(tiny_sd_path: Path) -> None:

@@ -23,7 +23,8 @@ def test_every_config_field_has_a_role(kind: str) -> None:
         (
             "diffusers",
             {"scheduler", "loras", "dtype", "safety_checker", "revision", "variant"},
-            {"device", "cpu_offload", "vae_slicing", "vae_tiling", "attention_slicing", "allow_download", "cache_dir"},
+            {"device", "cpu_offload", "vae_slicing", "vae_tiling", "attention_slicing", "allow_download", "cache_dir"}
+            | {"threads"},
         ),
         (
             "sdcpp",

@@ -66,6 +66,8 @@ class HuggingFaceDiffusersBackendConfig:
         attention_slicing: False, True (= "auto"), "max" or a slice size.
         safety_checker: load the model's safety checker (off by default; explicit).
         loras: LoRA adapters, each ``{path, weight, name}``; weights overridable per request.
+        threads: torch CPU threads, set when the pipeline loads (process-wide); 0 keeps torch's default.
+            Placement, yet it can change CPU bytes, so every asset records the count it ran with.
     """
 
     model_id: str = model_field("tiny-sd")
@@ -82,6 +84,7 @@ class HuggingFaceDiffusersBackendConfig:
     attention_slicing: bool | str | int = placement(False)
     safety_checker: bool = identity(False)
     loras: list[dict[str, Any]] = identity(default_factory=list)
+    threads: int = placement(0)
 
     def __post_init__(self) -> None:
         if not isinstance(self.model_id, str) or not self.model_id:
@@ -107,6 +110,10 @@ class HuggingFaceDiffusersBackendConfig:
             raise InvalidParameterError(
                 "backend.attention_slicing",
                 f"must be false, true, 'auto', 'max' or a slice size, got {self.attention_slicing!r}",
+            )
+        if type(self.threads) is not int or self.threads < 0:
+            raise InvalidParameterError(
+                "backend.threads", f"must be an integer >= 0 (0 = torch's default), got {self.threads!r}"
             )
         check_scheduler_name(self.scheduler, "backend.scheduler")
         loading.parse_loras(self.loras)
@@ -328,6 +335,8 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         """Load the model as ``pipeline_class`` (a diffusers class name; default: the text-to-image auto class)."""
         cfg = self.config
         torch, _ = loading.import_torch_diffusers()
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         self._model = loading.resolve_model(
             self.model_spec, allow_download=cfg.allow_download, revision=cfg.revision, cache_dir=cfg.cache_dir
         )
@@ -405,6 +414,8 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         scheduler_name: str,
         adapter_weights: dict[str, float],
     ) -> dict[str, Any]:
+        import torch
+
         model = self._model
         assert model is not None
         metadata: dict[str, Any] = {
@@ -423,6 +434,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             "dtype": self._dtype,
             "variant": self.config.variant,
             "safety_checker": self.config.safety_checker,
+            "threads": torch.get_num_threads(),  # backend.threads, or torch's default when that is 0
             "versions": loading.library_versions(),
         }
         if is_builtin(model.source):

@@ -14,6 +14,7 @@ import difflib
 import functools
 import importlib.metadata
 import importlib.util
+import inspect
 import os
 import platform
 import re
@@ -170,8 +171,27 @@ def load_pipeline(
 
         index = diffusers.DiffusionPipeline.load_config(model.location, **hub_kwargs)
         kwargs = _safety_checker_kwargs(index, enabled=safety_checker, model=model.name)
-        cls = getattr(diffusers, pipeline_class) if pipeline_class else diffusers.AutoPipelineForText2Image
+        cls = getattr(diffusers, pipeline_class) if pipeline_class else text_to_image_class(index)
         return cls.from_pretrained(model.location, variant=variant, **_dtype_kwarg(dtype), **hub_kwargs, **kwargs)
+
+
+def text_to_image_class(index: Mapping[str, Any]) -> Any:
+    """The pipeline class the model index names when it makes images from text alone, else AutoPipeline.
+
+    Importing ``AutoPipelineForText2Image`` imports every pipeline diffusers has (hundreds of modules, seconds
+    of start-up); the class named by ``_class_name`` imports only its own. A class whose call takes an
+    ``image`` or ``mask_image`` (an image-to-image or inpainting index) is left to AutoPipeline, which maps it
+    to its text-to-image sibling.
+    """
+    import diffusers
+
+    named = getattr(diffusers, str(index.get("_class_name")), None)
+    if isinstance(named, type) and issubclass(named, diffusers.DiffusionPipeline):
+        if not {"image", "mask_image"} & set(inspect.signature(named.__call__).parameters):
+            return named
+    from diffusers import AutoPipelineForText2Image
+
+    return AutoPipelineForText2Image
 
 
 def _dtype_kwarg(dtype: Any) -> dict[str, Any]:
