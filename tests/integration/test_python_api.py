@@ -88,8 +88,9 @@ def test_a_result_after_run_holds_that_call_s_jobs(runs: Path, monkeypatch: pyte
     assert len(abstractvision.open_run(runs / "api")) == 6  # the folder still holds all six
 
 
-def test_failed_jobs_are_reported_with_their_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A real load failure: a model whose folder holds no pipeline (no weights are needed to fail)."""
+def test_a_model_that_will_not_load_stops_its_group_and_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A real load failure: a model whose folder holds no pipeline (no weights are needed to fail). Every job
+    would fail the same way, so the group stops at once and its jobs stay pending, to run once it is fixed."""
     (tmp_path / "conf" / "model").mkdir(parents=True)
     (tmp_path / "empty").mkdir()
     (tmp_path / "conf" / "model" / "broken.yaml").write_text(
@@ -97,7 +98,7 @@ def test_failed_jobs_are_reported_with_their_error(tmp_path: Path, monkeypatch: 
     )
     monkeypatch.chdir(tmp_path)  # ./conf is searched first, as by the CLI
     result = abstractvision.run(["model=broken", "seed=0,1"], progress=False)
-    assert result.counts["done"] == 0 and len(result) == 0 and result.summary.failed >= 1
-    failure = result.failures[0]
-    assert failure["error_type"] == "ModelLoadError" and "could not load model 'broken'" in failure["error"]
-    assert failure["seed"] in (0, 1) and failure["params"]["prompt"] == "a photo of a red fox in the snow"
+    assert result.counts["done"] == 0 and len(result) == 0 and result.summary.failed == 0
+    (stopped,) = result.summary.stopped_groups
+    assert type(stopped.error).__name__ == "ModelLoadError" and "could not load model 'broken'" in str(stopped.error)
+    assert (stopped.model, stopped.pending, result.counts["pending"]) == ("broken", 2, 2)
