@@ -168,6 +168,10 @@ class Plan:
                 model=spec.name,
             )
 
+    def backend_of(self, group_key: str) -> VisionBackend:
+        """The group's backend as planning built it (never loaded), for checks made once before any job."""
+        return self._backends[group_key]
+
     def registry(self) -> ModelRegistry:
         """The models of this run's config folders (for suggestions)."""
         if self._registry is None:
@@ -181,7 +185,9 @@ class Plan:
         key = group_key(kind, spec, options)
         if key not in self.groups:
             self.groups[key] = describe_group(key, kind, spec, options)
-        backend = self._backends.setdefault(key, create_backend(kind, spec, options))
+        if key not in self._backends:  # one per group: building a backend opens sessions, reads files
+            self._backends[key] = create_backend(kind, spec, options)
+        backend = self._backends[key]
         if not backend.get_capabilities().supports(task):
             raise backend.unsupported(task)
         return self.groups[key]

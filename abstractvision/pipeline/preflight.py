@@ -12,20 +12,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..backends.factory import create_backend
+from ..backends.base_backend import VisionBackend
 from ..errors import AbstractVisionError, PreflightError
 from .worker import GroupDescription
 
 
-def preflight(groups: list[GroupDescription], run_dir: Path, *, network: bool) -> list[str]:
-    """Check ``groups`` and ``run_dir``; raise one ``PreflightError`` naming every problem, or return notes."""
+def preflight(groups: list[tuple[GroupDescription, VisionBackend]], run_dir: Path, *, network: bool) -> list[str]:
+    """Check each group through its (unloaded) backend, and ``run_dir``; raise one ``PreflightError`` naming
+    every problem, or return notes."""
     problems, notes = [], []
     folder_problem = _unwritable(run_dir)
     if folder_problem:
         problems.append(folder_problem)
-    for group in groups:
+    for group, backend in groups:
         name = f"{group.model.name} ({group.backend})"
-        backend = create_backend(group.backend, group.model, group.options())
         try:
             notes += [f"{name}: {note}" for note in backend.preflight(network=network)]
         except AbstractVisionError as exc:

@@ -123,7 +123,8 @@ class Runner:
         plan = Plan(self.config)  # every input checked, options and files validated, no weights loaded
         run_dir = self.config.run_dir()
         network = not self.settings.dry_run or self.settings.dry_run_network
-        for note in preflight(list(plan.groups.values()), run_dir, network=network):
+        checks = [(group, plan.backend_of(key)) for key, group in plan.groups.items()]
+        for note in preflight(checks, run_dir, network=network):
             print(f"note: {note}", file=sys.stderr)
         if self.settings.dry_run:
             return self._dry_run(plan, run_dir)
