@@ -14,7 +14,7 @@ from numbers import Real
 from typing import Any
 
 from .errors import InvalidParameterError
-from .media.images import decoded_size
+from .media.images import MAX_SIDE, decoded_size
 from .media.video import check_output_format
 from .registry import ModelSpec
 from .tasks import IMAGE_TO_VIDEO, TASKS
@@ -108,6 +108,8 @@ def _check_size(name: str, value: Any, multiple: int) -> None:
         return
     if not _is_int(value) or value <= 0:
         raise InvalidParameterError(name, f"must be a positive multiple of {multiple}, got {value!r}")
+    if value > MAX_SIDE:
+        raise InvalidParameterError(name, f"must be at most {MAX_SIDE}, got {value}")
     if value % multiple:
         lower = max(multiple, value - value % multiple)
         raise InvalidParameterError(

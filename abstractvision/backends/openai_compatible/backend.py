@@ -44,7 +44,7 @@ from ..base_backend import VisionBackend
 from ..options import configured_identity, identity, placement
 from .profiles import EXTENSION_PARAMS, PROFILES
 from .responses import data_items, item_bytes, media_type_of, response_json
-from .transport import HttpTransport, RetryPolicy, redact_url
+from .transport import HttpTransport, RetryPolicy, origin_of, redact_url
 from .video import request_video
 
 RESPONSE_FORMATS = ("b64_json", "url")
@@ -71,6 +71,9 @@ class OpenAICompatibleBackendConfig:
             ``vllm-omni`` (seed/steps/guidance/negative_prompt in the body), ``sdcpp-server``, ``localai``.
         response_format (`str`, defaults to ``"b64_json"``): or ``url`` (then the file is downloaded), or ``None``
             to leave the field out (OpenAI's gpt-image models refuse it); either answer is understood.
+        url_origins (`list[str]`, defaults to none): origins (``https://cdn.example.com``) besides ``base_url``'s
+            that ``url`` answers may be downloaded from; they never receive the API key.
+        max_response_mb (`float`, defaults to 512): the largest answer read; a larger one fails its group.
         n (`int`, defaults to 1): images per call of ``generate_images``/``edit_images``.
         size (`str`, *optional*): ``WxH`` sent when a request sets no width/height.
         timeout_s (`float`, defaults to 300): seconds to wait for an answer.
@@ -93,6 +96,8 @@ class OpenAICompatibleBackendConfig:
     model_id: str | None = identity()
     profile: str = identity("generic")
     response_format: str | None = placement("b64_json")
+    url_origins: list[str] = placement(default_factory=list)
+    max_response_mb: float = placement(512.0)
     n: int = placement(1)
     size: str | None = identity()
     timeout_s: float = placement(300.0)
@@ -131,6 +136,12 @@ class OpenAICompatibleBackendConfig:
             raise InvalidParameterError(
                 "backend.api_key_env", f"environment variable {self.api_key_env!r} is not set; export it or unset this"
             )
+        for allowed in self.url_origins:
+            if not isinstance(allowed, str) or origin_of(allowed) != allowed.rstrip("/"):
+                raise InvalidParameterError(
+                    "backend.url_origins", f"must hold origins such as 'https://cdn.example.com', got {allowed!r}"
+                )
+        _check_positive("backend.max_response_mb", self.max_response_mb)
         _check_positive("backend.n", self.n, integer=True)
         _check_positive("backend.max_retries", self.max_retries, integer=True, allow_zero=True)
         for name in ("timeout_s", "connect_timeout_s", "video_poll_interval_s", "video_timeout_s"):
@@ -162,6 +173,8 @@ class OpenAICompatibleVisionBackend(VisionBackend):
             timeout_s=config.timeout_s,
             connect_timeout_s=config.connect_timeout_s,
             retry=RetryPolicy(config.max_retries, config.backoff_s, config.max_backoff_s),
+            max_response_bytes=int(config.max_response_mb * 2**20),
+            url_origins=config.url_origins,
             context=self._context,
         )
 

@@ -59,7 +59,7 @@ def item_bytes(transport: HttpTransport, item: Mapping[str, Any], context: Mappi
         except (binascii.Error, ValueError, TypeError) as exc:
             raise BackendResponseError(f"`b64_json` in the answer is not valid base64 ({exc})", **context) from exc
     if item.get("url"):
-        return transport.request("GET", str(item["url"])).content, "url"
+        return transport.download(str(item["url"])), "url"
     raise BackendResponseError(f"a `data` item has neither `b64_json` nor `url` (keys: {sorted(item)})", **context)
 
 

@@ -6,7 +6,8 @@ honouring ``Retry-After``; after the last attempt a typed error carries the serv
 by a worker, every resend spends from the job's one attempt budget (``attempts.py``), so the runner's
 and the transport's retries add up instead of multiplying; ``max_retries`` applies to library use. A
 read timeout is not retried here (the server may still be generating; the runner decides). The API key
-is sent only to the server's own origin and is scrubbed from every message.
+is sent only to the server's own origin and is scrubbed from every message. A body larger than
+``max_response_bytes`` is refused (declared or counted while it streams), so one answer cannot exhaust memory.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from ...attempts import AttemptBudget, current_budget
-from ...errors import BackendConnectionError, BackendResponseError, BackendTimeoutError
+from ...errors import BackendConnectionError, BackendResponseError, BackendTimeoutError, InvalidParameterError
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,12 @@ def redact_url(url: str) -> str:
 def origin(url: str) -> tuple[str, str | None, int | None]:
     parts = urlsplit(url)
     return parts.scheme, parts.hostname, parts.port
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, as allow-lists spell origins."""
+    scheme, host, port = origin(url)
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -101,6 +108,8 @@ class HttpTransport:
         timeout_s (`float`): seconds to wait for the server to answer (per read).
         connect_timeout_s (`float`): seconds to wait for a connection.
         retry (`RetryPolicy`): retries on connection errors, 429 and 5xx.
+        max_response_bytes (`int`): the largest body read; a larger one is a permanent error.
+        url_origins (`Sequence[str]`): origins besides ``base_url``'s that ``download`` may fetch from.
         context (`dict`): ``backend``/``model`` attached to every error raised.
     """
 
@@ -112,9 +121,13 @@ class HttpTransport:
         timeout_s: float,
         connect_timeout_s: float,
         retry: RetryPolicy,
+        max_response_bytes: int,
+        url_origins: Sequence[str] = (),
         context: Mapping[str, Any],
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_response_bytes = max_response_bytes
+        self.url_origins = tuple(o.rstrip("/") for o in url_origins)
         self._api_key = api_key
         self.timeout = (connect_timeout_s, timeout_s)
         self.retry = retry
@@ -152,6 +165,19 @@ class HttpTransport:
                     logger.info("%s; attempt %d/%d in %.2f s", failed.error, budget.used, budget.limit, wait)
                 time.sleep(wait)
 
+    def download(self, url: str) -> bytes:
+        """The file a ``url`` answer points at, fetched only from the server's own origin or ``url_origins``
+        (a server, or whoever tampers with its answers, must not make the client fetch arbitrary addresses)."""
+        found, own = origin_of(self.url(url)), origin_of(self.base_url)
+        if found != own and found not in self.url_origins:
+            raise InvalidParameterError(
+                "backend.url_origins",
+                f"the server answered a URL on {found}, which is neither its own origin ({own}) nor allowed; "
+                f"add {found!r} to backend.url_origins if you trust it",
+                **self.context,
+            )
+        return self.request("GET", url).content
+
     def _may_retry(self, attempt: int, budget: AttemptBudget | None) -> bool:
         """Another attempt: from the job's shared budget when a worker runs this, else from ``max_retries``."""
         return budget.start() if budget is not None else attempt < self.retry.max_retries
@@ -176,7 +202,10 @@ class HttpTransport:
         self, method: str, url: str, what: str, headers: dict[str, str], kwargs: dict[str, Any]
     ) -> requests.Response:
         try:
-            response = self._session().request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+            response = self._session().request(
+                method, url, headers=headers, timeout=self.timeout, stream=True, **kwargs
+            )
+            self._read_limited(response, what)
         except requests.exceptions.ReadTimeout as exc:
             raise BackendTimeoutError(
                 self._scrub(f"{what}: no answer within {self.timeout[1]} s; raise backend.timeout_s if it is slow"),
@@ -195,6 +224,30 @@ class HttpTransport:
         message = self._scrub(f"{what}: server answered HTTP {response.status_code}: {server_message(response)}")
         error = BackendResponseError(message, status_code=response.status_code, **self.context)
         raise _Failed(error, parse_retry_after(response.headers.get("Retry-After")))
+
+    def _read_limited(self, response: requests.Response, what: str) -> None:
+        """Read the body into ``response`` (what ``requests`` does unstreamed), refusing one over the limit."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise self._too_large(response, what)
+        chunks, size = [], 0
+        for chunk in response.iter_content(chunk_size=1 << 16):  # decoded bytes: a gzip bomb counts in full
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise self._too_large(response, what)
+            chunks.append(chunk)
+        response._content = b"".join(chunks)  # so .content, .text and .json() answer as usual
+
+    def _too_large(self, response: requests.Response, what: str) -> BackendResponseError:
+        response.close()
+        return BackendResponseError(
+            self._scrub(
+                f"{what}: the answer is larger than {self.max_response_bytes} bytes; raise backend.max_response_mb "
+                "if the server sends files that large"
+            ),
+            status_code=response.status_code,
+            **self.context,
+        )
 
     def _connection_error(self, message: str) -> BackendConnectionError:
         return BackendConnectionError(self._scrub(message), **self.context)

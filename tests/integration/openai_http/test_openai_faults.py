@@ -139,7 +139,8 @@ def test_url_download_from_another_origin_gets_no_key(fault_server):
     try:
         other.script("GET", "/image.png", Reply(body=png_bytes(), content_type="image/png"))
         fault_server.script("POST", GENERATIONS, Reply(json={"data": [{"url": f"{other.base_url[:-3]}/image.png"}]}))
-        asset = manager(fault_server, response_format="url").generate_image("a red fox")
+        allowed = [other.base_url.removesuffix("/v1")]
+        asset = manager(fault_server, response_format="url", url_origins=allowed).generate_image("a red fox")
     finally:
         other.stop()
     assert asset.metadata["response"]["format"] == "url"
