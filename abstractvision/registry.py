@@ -20,7 +20,7 @@ import yaml
 
 from .config_dirs import search_path
 from .errors import InvalidParameterError, ModelNotFoundError
-from .schema import schema_of, validate
+from .schema import schema_of, validate, yaml_error
 from .tasks import INT_PARAMS, TASKS
 
 GENERATION_DEFAULT_KEYS = ("width", "height", "steps", "guidance_scale", "strength", "num_frames", "fps")
@@ -93,7 +93,10 @@ class ModelRegistry:
         self._specs: dict[str, ModelSpec] = {}
         for config_dir in reversed(search_path([Path(d) for d in extra_dirs])):  # lowest first: later ones win
             for path in sorted((config_dir / "model").glob("*.yaml")):
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                try:
+                    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                except yaml.YAMLError as exc:
+                    raise yaml_error(exc, path) from None
                 spec = ModelSpec.from_mapping(data, origin=str(path))
                 self._specs[spec.name] = spec
 

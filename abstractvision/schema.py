@@ -9,11 +9,13 @@ OmegaConf is imported on first use, so importing this module stays light.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Union
 
 from .errors import InvalidParameterError
@@ -135,3 +137,16 @@ def describe(hint: Any) -> str:
 
 def _where(origin: str | None) -> str:
     return f" in {origin}" if origin else ""
+
+
+def yaml_error(exc: Exception, file: Path | None = None) -> InvalidParameterError:
+    """A YAML syntax error as an error naming the file (``file``, else the parser's) and the place."""
+    mark = getattr(exc, "problem_mark", None)
+    name = file or (Path(mark.name) if mark is not None else None)
+    if name is None:
+        return InvalidParameterError("config", f"a config file is not valid YAML ({exc})")
+    with contextlib.suppress(ValueError):  # relative to the working folder when below it
+        name = name.resolve().relative_to(Path.cwd().resolve())
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or "syntax error"
+    return InvalidParameterError(str(name), f"is not valid YAML: {problem}{where}; fix the file")

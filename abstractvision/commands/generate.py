@@ -54,20 +54,19 @@ def run(args: argparse.Namespace) -> int:
     params = {k: v for k, v in params.items() if v is not None}
     if args.mask is not None and args.image is None:
         raise InvalidParameterError("--mask", "needs --image (the mask marks what to repaint in that image)")
+    if args.strength is not None and args.image is None:
+        raise InvalidParameterError("--strength", "needs --image (it says how much of that image to change)")
+    image = read_input(args.image, "--image") if args.image else None
+    mask = read_input(args.mask, "--mask") if args.mask else None
     backend = create_backend(args.backend, args.model, parse_options(args.option))
     with backend:
         manager = VisionManager(backend)
-        if args.image is None:
+        if image is None:
             asset = manager.generate_image(args.prompt, **params)
         else:
             if args.strength is not None:
                 params["strength"] = args.strength
-            asset = manager.edit_image(
-                args.prompt,
-                read_input(args.image, "--image"),
-                mask=read_input(args.mask, "--mask") if args.mask else None,
-                **params,
-            )
+            asset = manager.edit_image(args.prompt, image, mask=mask, **params)
     write_atomic(args.out, asset.data)
     print(f"wrote {args.out} (seed {asset.metadata.get('seed')}, {asset.metadata.get('model')})")
     return 0

@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         sock = socket.create_server((args.host, args.port))
     except OSError as exc:
         raise InvalidParameterError("--port", f"cannot listen on {args.host}:{args.port} ({exc.strerror})") from exc
+    except OverflowError as exc:  # a port outside 0-65535
+        raise InvalidParameterError("--port", f"must be in 0-65535, got {args.port}") from exc
     with sock, backend:
         backend.preload()
         host, port = sock.getsockname()[:2]

@@ -23,7 +23,7 @@ from ..backends.factory import backend_schema
 from ..config_dirs import search_path
 from ..errors import InvalidParameterError
 from ..registry import ModelSpec, model_schema
-from ..schema import config_error, schema_keys, validate
+from ..schema import config_error, schema_keys, validate, yaml_error
 from .config import Combination, RunConfig, RunSettings, SweepSpec
 from .config_store import ROOT_CONFIG, register, stored_options
 from .params import PARAMS
@@ -61,6 +61,7 @@ def load_run_config(overrides: Sequence[str], config_dirs: Sequence[str | Path] 
 
 def compose_config(overrides: Sequence[str], config_dirs: Sequence[Path] = ()) -> dict[str, Any]:
     """One Hydra compose of the root config, as plain data (interpolations resolved)."""
+    import yaml
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
@@ -77,6 +78,8 @@ def compose_config(overrides: Sequence[str], config_dirs: Sequence[Path] = ()) -
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     except (HydraException, OmegaConfBaseException) as exc:
         raise _composition_error(exc) from None
+    except yaml.YAMLError as exc:  # a config file that does not parse: Hydra lets the parser's error through
+        raise yaml_error(exc) from None
 
 
 def _quoted(text: str) -> str:

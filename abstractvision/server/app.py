@@ -56,6 +56,10 @@ def create_app(
     """
     if max_concurrent < 1:
         raise InvalidParameterError("max_concurrent", f"must be >= 1, got {max_concurrent}")
+    if max_waiting < 1:
+        raise InvalidParameterError(
+            "max_waiting", f"must be >= 1 (every request queues before it runs), got {max_waiting}"
+        )
     if max_concurrent > 1 and not getattr(backend, "thread_safe", False):
         raise InvalidParameterError(
             "max_concurrent",
