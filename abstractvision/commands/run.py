@@ -69,14 +69,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_configs(config: RunConfig) -> None:
+    """Each combination's composed config, secrets (``backend.api_key``) redacted as in the manifest."""
     import yaml
+
+    from ..pipeline.config import redact
 
     combinations = config.combinations
     for index, combination in enumerate(combinations):
         if len(combinations) > 1:
             choices = " ".join(f"{k}={v}" for k, v in combination.choices.items())
             print(f"# combination {index + 1}/{len(combinations)}: {choices}")
-        print(yaml.safe_dump(dict(combination.config), sort_keys=False, allow_unicode=True).rstrip())
+        shown = {k: redact(v) if isinstance(v, dict) else v for k, v in combination.config.items()}
+        print(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True).rstrip())
 
 
 def print_summary(s: RunSummary) -> None:

@@ -44,11 +44,15 @@ def check_scheduler_name(name: Any, field: str) -> None:
     """Raise ``InvalidParameterError`` unless ``name`` is a short name or looks like a diffusers class name.
 
     Class names are checked against diffusers itself when the scheduler is built (diffusers is not
-    imported here, to keep config validation light).
+    imported here, to keep config validation light); a dotted path is never one, so it fails here.
     """
-    if name is None or (isinstance(name, str) and (name in SCHEDULERS or name.endswith("Scheduler"))):
+    if name is None or (isinstance(name, str) and (name in SCHEDULERS or _class_like(name))):
         return
     raise _unknown(name, field)
+
+
+def _class_like(name: str) -> bool:
+    return name.isidentifier() and name.endswith("Scheduler")
 
 
 def scheduler_class(name: str, field: str) -> tuple[type, dict[str, Any]]:
@@ -56,8 +60,8 @@ def scheduler_class(name: str, field: str) -> tuple[type, dict[str, Any]]:
     import diffusers
 
     class_name, overrides = SCHEDULERS.get(name, (name, {}))
-    cls = getattr(diffusers, class_name, None)
-    if not isinstance(cls, type) or not class_name.endswith("Scheduler"):
+    cls = getattr(diffusers, class_name, None)  # diffusers' own namespace only: nothing else is imported
+    if not isinstance(cls, type) or not _class_like(class_name):
         raise _unknown(name, field)
     return cls, overrides
 
