@@ -10,6 +10,8 @@ import io
 
 from PIL import Image, ImageOps
 
+from .images import decode_image
+
 
 def white_to_alpha(mask: bytes) -> bytes:
     """A white-means-repaint mask as OpenAI's RGBA mask (alpha = 255 - grey level)."""
@@ -21,14 +23,14 @@ def white_to_alpha(mask: bytes) -> bytes:
 
 
 def to_white_mask(mask: bytes) -> bytes:
-    """Either convention as a white-means-repaint PNG: a mask with any transparency is read as OpenAI's."""
-    with Image.open(io.BytesIO(mask)) as image:
-        image.load()
-        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-            alpha = image.convert("RGBA").getchannel("A")
-            if alpha.getextrema()[0] < 255:
-                return _png(ImageOps.invert(alpha))
-        return _png(image.convert("L"))
+    """Either convention as a white-means-repaint PNG: a mask with any transparency is read as OpenAI's.
+    Raises ``InvalidParameterError`` naming ``mask`` for bytes that are no image or declare absurd dimensions."""
+    image = decode_image("mask", mask)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        alpha = image.convert("RGBA").getchannel("A")
+        if alpha.getextrema()[0] < 255:
+            return _png(ImageOps.invert(alpha))
+    return _png(image.convert("L"))
 
 
 def _png(image: Image.Image) -> bytes:

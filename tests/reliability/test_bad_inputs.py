@@ -248,6 +248,14 @@ ROWS = [
     request("server-edit-bomb", EDITS, 400, "image", "decompression bomb", **edit(BOMB)),
     request("server-edit-tall", EDITS, 400, "declares 64x20000", **edit(TALL)),
     request("server-edit-garbage", EDITS, 400, "does not decode", **edit(b"not an image")),
+    request(
+        "server-mask-bomb",
+        EDITS,
+        400,
+        "`mask`: declares 64x20000",
+        files={**edit(IMAGE)["files"], "mask": ("m.png", TALL)},
+        data={"prompt": "a"},
+    ),
     request("server-edit-no-form", EDITS, 400, "multipart/form-data", json={"prompt": "a"}),
     # --- answers from an HTTP server (the openai backend's side)
     answer("answer-500", Reply(500, json={"error": {"message": "GPU on fire"}}), "HTTP 500", "GPU on fire"),
