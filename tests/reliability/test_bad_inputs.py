@@ -66,6 +66,11 @@ def cli(id: str, argv: str | list[str], *words: str, code: int = 2, files: Mappi
     return Row(id, lambda ctx: cli_in_process(*args), code, words, files)
 
 
+def prompts(id: str, name: str, content: bytes | str, *words: str) -> Row:
+    """A run whose prompt file ``name`` holds ``content``."""
+    return cli(id, f"run sweep.file={name}", *words, files={name: content})
+
+
 def answer(id: str, reply: Reply, *words: str, options: tuple[str, ...] = ()) -> Row:
     """A run against a server answering ``reply`` to every generation."""
 
@@ -167,23 +172,13 @@ ROWS = [
     cli("config-dir-missing", "run --config-dir nowhere", "`--config-dir`: 'nowhere' is not a folder"),
     # --- prompt files
     cli("prompts-missing", "run sweep.file=none.txt", "`sweep.file`: prompt file", "none.txt' does not exist"),
-    cli("prompts-empty", "run sweep.file=p.txt", "`sweep.file`", "holds no rows", files={"p.txt": "# only\n\n"}),
-    cli("prompts-type", "run sweep.file=p.xlsx", "unknown prompt file type '.xlsx'", files={"p.xlsx": "x"}),
-    cli("prompts-binary", "run sweep.file=p.txt", "`sweep.file`: cannot read", files={"p.txt": b"\xff\xfe\x00bad"}),
-    cli("jsonl-broken", "run sweep.file=p.jsonl", "p.jsonl:2: not valid JSON", files={"p.jsonl": '{"prompt": "a"}\n{'}),
-    cli(
-        "jsonl-not-object",
-        "run sweep.file=p.jsonl",
-        "p.jsonl:1: each line must be a JSON object",
-        files={"p.jsonl": "[1]"},
-    ),
-    cli(
-        "csv-label-clash",
-        "run sweep.file=p.csv",
-        "label column 'label.seed'",
-        files={"p.csv": "prompt,label.seed\na,1\n"},
-    ),
-    cli("csv-bad-value", "run sweep.file=p.csv", "`steps`", files={"p.csv": "prompt,steps\na,many\n"}),
+    prompts("prompts-empty", "p.txt", "# only\n\n", "`sweep.file`", "holds no rows"),
+    prompts("prompts-type", "p.xlsx", "x", "unknown prompt file type '.xlsx'"),
+    prompts("prompts-binary", "p.txt", b"\xff\xfe\x00bad", "`sweep.file`: cannot read"),
+    prompts("jsonl-broken", "p.jsonl", '{"prompt": "a"}\n{', "p.jsonl:2: not valid JSON"),
+    prompts("jsonl-not-object", "p.jsonl", "[1]", "p.jsonl:1: each line must be a JSON object"),
+    prompts("csv-label-clash", "p.csv", "prompt,label.seed\na,1\n", "label column 'label.seed'"),
+    prompts("csv-bad-value", "p.csv", "prompt,steps\na,many\n", "`steps`"),
     # --- input images and masks
     cli("image-missing", "run task=image_to_image image=none.png", "`image`: cannot read 'none.png'"),
     cli(
