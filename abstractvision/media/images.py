@@ -28,7 +28,7 @@ def decode_image(field: str, data: Any, mode: str | None = None) -> Image.Image:
         )
     try:
         with Image.open(io.BytesIO(data)) as image:
-            _check_declared_size(field, *image.size)
+            check_declared_size(field, *image.size)
             image.load()
             return image.convert(mode) if mode else image.copy()
     except Image.DecompressionBombError as exc:  # Pillow's own limit, met before ours can look
@@ -39,7 +39,7 @@ def decode_image(field: str, data: Any, mode: str | None = None) -> Image.Image:
         ) from exc
 
 
-def _check_declared_size(field: str, width: int, height: int) -> None:
+def check_declared_size(field: str, width: int, height: int) -> None:
     """Refuse a file declaring absurd dimensions (a decompression bomb: a few KB that inflate to GBs)."""
     if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
         raise InvalidParameterError(

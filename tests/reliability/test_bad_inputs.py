@@ -8,6 +8,7 @@ The CLI runs in-process (``cli_in_process``), so the table costs one interpreter
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -286,6 +287,12 @@ ROWS = [
         "`backend.url_origins`",
         "http://127.0.0.1:9",
         options=("backend.response_format=url",),
+    ),
+    answer(
+        "answer-bomb",
+        Reply(json={"data": [{"b64_json": base64.b64encode(TALL).decode()}]}),
+        "answer image",
+        "declares 64x20000",
     ),
     answer("answer-no-data", Reply(json={"images": []}), "no `data` list"),
 ]

@@ -25,6 +25,7 @@ from PIL import Image
 from ... import __version__
 from ...attempts import job_attempts
 from ...errors import BackendResponseError, InvalidParameterError, Scope
+from ...media.images import check_declared_size
 from ...media.masks import white_to_alpha
 from ...media.mime import EXTENSIONS, IMAGE_MIME_TYPES, sniff_mime
 from ...media.png import PARAMETERS_KEY, RECORD_KEY, encode_png, read_png_text
@@ -316,13 +317,15 @@ class OpenAICompatibleVisionBackend(VisionBackend):
             mime = media_type_of(data, IMAGE_MIME_TYPES, self._context)
             metadata = self._metadata(task, request, endpoint, sent, unsent, elapsed)
             try:
+                with Image.open(io.BytesIO(data)) as header:  # reads the header only: a bomb stops here
+                    check_declared_size("answer image", *header.size)
                 metadata.update(self._seed_record(request.seed, index, body["data"][index], data, mime))
                 metadata["image_index"] = index
                 metadata["response"] = _describe_answer(data, mime, answer)
                 assets.append(_image_asset(data, mime, metadata))
-            except (OSError, ValueError, SyntaxError) as exc:
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
                 raise BackendResponseError(
-                    f"image {index} of the answer is a broken {mime} file ({exc})", **self._context
+                    f"image {index} of the answer is a broken or oversized {mime} file ({exc})", **self._context
                 ) from exc
         return assets
 
