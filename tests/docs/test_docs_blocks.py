@@ -95,4 +95,4 @@ def test_page_runs(page: str, reader_folder: Path, tmp_path: Path) -> None:
     failed = [r for r in results if r["error"]]
     assert not failed, f"{failed[0]['where']} failed:\n{failed[0]['error']}\n{stdout[-3000:]}"
     assert [r["where"] for r in results] == [b["where"] for b in blocks]
-    print(", ".join(f"{r['where']} {r['seconds']} s" for r in results))
+    print(", ".join(f"{r['where']} {r['seconds']} s ({r['cpu_s']} s CPU)" for r in results))
