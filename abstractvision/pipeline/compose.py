@@ -80,6 +80,15 @@ def compose_config(overrides: Sequence[str], config_dirs: Sequence[Path] = ()) -
         raise _composition_error(exc) from None
     except yaml.YAMLError as exc:  # a config file that does not parse: Hydra lets the parser's error through
         raise yaml_error(exc) from None
+    except ValueError as exc:  # Hydra checks a file's `defaults:` with a plain ValueError
+        found = re.match(r"Invalid defaults list in '([^/']+)/([^']+)'", str(exc))
+        if not found:
+            raise
+        group, name = found.groups()
+        hint = "a model's default parameters go under `param_defaults:`" if group == "model" else "e.g. [diffusers]"
+        raise InvalidParameterError(
+            f"{group}.defaults", f"in {group}={name}, `defaults:` is Hydra's list of options to start from; {hint}"
+        ) from None
 
 
 def _quoted(text: str) -> str:

@@ -42,8 +42,10 @@ def _unwritable(run_dir: Path) -> str | None:
     folder = run_dir.absolute()
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
+    if folder == run_dir.absolute() and not folder.is_dir():
+        return None  # the run folder itself is a file: checking the run folder says so
     if not folder.is_dir():
-        return None  # something else is there: opening the run folder says what
+        return f"run.dir: {str(run_dir)!r} cannot be made: {folder} is a file, not a folder; pick another run.dir"
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"run.dir: {folder} is not writable; fix its permissions or pick another run.dir"
     return None

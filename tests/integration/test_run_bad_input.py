@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +43,27 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path: Path, overrid
     assert result.returncode == 2, result.stdout
     assert message in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.png"]
+
+
+def test_a_run_dir_that_cannot_be_written_is_refused_before_any_work(tmp_path: Path) -> None:
+    """Under a file, and on a read-only file system (root ignores file modes, so a read-only bind mount, made in a
+    private mount namespace with ``unshare``: nothing leaks to this machine's mounts)."""
+    (tmp_path / "afile").write_text("mine")
+    result = cli("run", "run.dir=afile/run", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"run.dir: 'afile/run' cannot be made: {tmp_path / 'afile'} is a file, not a folder" in result.stderr
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode:
+        pytest.skip("a read-only bind mount needs unshare with user or mount namespaces, which this machine lacks")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "ro").mkdir()
+    command = [sys.executable, "-m", "abstractvision.cli", "run", "run.dir=ro/run", "run.progress=false"]
+    script = f"mount --bind src ro && mount -o remount,bind,ro ro && exec {shlex.join(command)}"
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "error: preflight failed, nothing was run or written:" in result.stderr
+    assert f"run.dir: {tmp_path / 'ro'} is not writable; fix its permissions or pick another run.dir" in result.stderr
+    assert list((tmp_path / "src").iterdir()) == []
 
 
 def test_a_run_dir_holding_something_else_is_refused(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,3 +67,12 @@ def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path: Path, tiny_sd_
     result = cli("run", "prompt=a red fox", "seed=0", "run.dir=r", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert_complete(run_dir, 1)
+
+
+def test_the_resume_progress_bar_shows_the_whole_run_with_done_jobs_counted(tmp_path: Path, tiny_sd_path: Path) -> None:
+    assert cli("run", "prompt=a red fox", "seed=0,1", "steps=1", "run.dir=r", cwd=tmp_path).returncode == 0
+    result = cli("run", "prompt=a red fox", "seed=0,1,2", "steps=1", "run.dir=r", "run.progress=true", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    bars = [state for state in re.split(r"[\r\n]+", result.stderr) if state.startswith("jobs:")]
+    assert re.match(r"jobs:\s+67%.*\| 2/3 ", bars[0]), bars  # it opens with the two done jobs counted
+    assert re.match(r"jobs:\s+100%.*\| 3/3 ", bars[-1]), bars

@@ -103,7 +103,7 @@ def test_the_docs_backend_model_and_run_examples_compose(tmp_path: Path) -> None
     """The YAML examples of docs/configuration.md, verbatim, in a config folder."""
     docs = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
     blocks = re.findall(r"```yaml\n(.*?)```", docs, re.S)
-    (backend,) = [b for b in blocks if b.startswith("defaults: [openai]")]
+    (backend,) = [b for b in blocks if b.startswith("# conf/backend/my-server.yaml")]
     (model,) = [b for b in blocks if b.startswith("# conf/model/mine.yaml")]
     for path, text in (("backend/my-server.yaml", backend), ("model/mine.yaml", model)):
         (tmp_path / path).parent.mkdir(exist_ok=True)
@@ -119,3 +119,11 @@ def test_the_docs_backend_model_and_run_examples_compose(tmp_path: Path) -> None
     )
     assert combination.model.defaults == {"width": 512, "height": 512, "steps": 25, "guidance_scale": 7.5}
     assert (config.run.retries, config.run.retry_delay_s) == (5, RunSettings().retry_delay_s)
+
+
+def test_a_model_files_defaults_mapping_says_param_defaults(tmp_path: Path) -> None:
+    """``defaults:`` is Hydra's list in a config file: a model's defaults written there get the key's real name."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "mine.yaml").write_text("name: mine\nsource: a/b\ndefaults: {width: 512}\n")
+    with pytest.raises(InvalidParameterError, match=r"`model\.defaults`: in model=mine, .*`param_defaults:`"):
+        load_run_config(["model=mine"], [tmp_path])
