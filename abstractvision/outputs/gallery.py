@@ -66,8 +66,7 @@ def _write(selection: Selection, staging: Path, target: Path, thumb_size: int, p
     ):
         script.write("window.GALLERY = {items: [\n")
         for sample in selection.samples():
-            if sample.key == sample.record["job_id"]:
-                bar.update()
+            bar.update(sample.first)
             (staging / "thumbs" / f"{sample.key}.jpg").write_bytes(_thumbnail(sample, thumb_size))
             script.write(json.dumps(_item(sample, target), ensure_ascii=False) + ",\n")
             for key, value in sample.record.items():

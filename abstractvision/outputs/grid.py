@@ -134,7 +134,7 @@ def contact_sheets(
 ) -> list[Sheet]:
     """The sheets of ``cells`` on ``layout``: one per value of its sheet axes, each split to fit."""
     if not cells:
-        raise InvalidParameterError("run_dir", "has no finished image jobs to put in a grid")
+        raise InvalidParameterError("run_dir", "has no finished jobs to put in a grid")
     for name, value in (("--cell-size", cell_size), ("--max-cols", max_cols), ("--max-rows", max_rows)):
         if value < 1:
             raise InvalidParameterError(name, f"must be an integer >= 1, got {value!r}")

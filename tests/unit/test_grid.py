@@ -112,7 +112,7 @@ def test_unknown_axis_and_empty_runs_are_refused(cells):
         choose_layout(cells, x="steps")
     with pytest.raises(InvalidParameterError, match="each axis can be placed once"):
         choose_layout(cells, x="seed", y="seed")
-    with pytest.raises(InvalidParameterError, match="no finished image jobs"):
+    with pytest.raises(InvalidParameterError, match="no finished jobs"):
         contact_sheets([], choose_layout([]))
 
 

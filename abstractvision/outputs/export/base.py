@@ -12,14 +12,15 @@ from .selection import Sample
 class FormatWriter:
     """Writes samples into ``folder`` (a fresh staging folder); ``close()`` finishes the last file.
 
-    ``images_only`` formats hold images (the layout their readers expect); other files are left out and
-    counted. ``shard_size`` is the number of samples per file for the sharded formats.
+    ``media`` is what the export holds, ``image`` or ``video``; a ``one_media`` format (its readers expect
+    one ``image`` or ``video`` column) refuses a selection of both. ``shard_size`` is the number of samples
+    per file for the sharded formats.
     """
 
-    images_only = True
+    one_media = False
 
-    def __init__(self, folder: Path, columns: dict[str, str], shard_size: int) -> None:
-        self.folder, self.columns, self.shard_size = folder, columns, shard_size
+    def __init__(self, folder: Path, columns: dict[str, str], shard_size: int, media: str = "image") -> None:
+        self.folder, self.columns, self.shard_size, self.media = folder, columns, shard_size, media
 
     def add(self, sample: Sample, data: bytes) -> None:
         raise NotImplementedError
