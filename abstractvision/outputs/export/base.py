@@ -29,10 +29,17 @@ class FormatWriter:
         """Flush and close the files still open."""
 
 
-def full_row(columns: dict[str, str], sample: Sample) -> dict[str, Any]:
+def full_row(columns: dict[str, str], sample: Sample, json_text: bool = False) -> dict[str, Any]:
     """Every column of the export for ``sample`` (``None`` where the job has no such value), so that
-    readers that infer a schema from the first rows see every column."""
-    return {name: sample.record.get(name) for name in columns}
+    readers that infer a schema from the first rows see every column. ``json_text`` writes ``json``
+    columns (``angles``, ``extra``: lists and objects of mixed types) as JSON text, for readers that need
+    one type per column (Arrow)."""
+    row = {name: sample.record.get(name) for name in columns}
+    if json_text:
+        for name, kind in columns.items():
+            if kind == "json" and row[name] is not None:
+                row[name] = json.dumps(row[name], sort_keys=True)
+    return row
 
 
 def json_line(row: dict[str, Any]) -> str:

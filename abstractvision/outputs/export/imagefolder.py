@@ -21,7 +21,7 @@ class ImageFolderWriter(FormatWriter):
     def add(self, sample: Sample, data: bytes) -> None:
         name = f"{self.media}s/{sample.key}{sample.suffix}"
         (self.folder / name).write_bytes(data)
-        self.metadata.write(json_line({"file_name": name, **full_row(self.columns, sample)}))
+        self.metadata.write(json_line({"file_name": name, **full_row(self.columns, sample, json_text=True)}))
 
     def close(self) -> None:
         self.metadata.close()

@@ -38,10 +38,7 @@ class ParquetWriter(FormatWriter):
         self.shards = self.in_shard = 0
 
     def add(self, sample: Sample, data: bytes) -> None:
-        row = full_row(self.columns, sample)
-        for name, kind in self.columns.items():
-            if kind == "json" and row[name] is not None:
-                row[name] = json.dumps(row[name], sort_keys=True)
+        row = full_row(self.columns, sample, json_text=True)
         self.batch.append({self.media: {"bytes": data, "path": f"{sample.key}{sample.suffix}"}, **row})
         self.in_shard += 1
         if len(self.batch) >= BATCH_ROWS or self.in_shard >= self.shard_size:

@@ -21,7 +21,7 @@ from ...errors import InvalidParameterError
 from ...pipeline.manifest import JOB_FIELDS, STATUSES, Manifest
 from ...pipeline.params import normalize
 from ...pipeline.prompt_files import parse_cell
-from ...tasks import PARAMS, TASK_TABLE, get_task
+from ...tasks import FILE_PARAMS, PARAMS, TASK_TABLE, get_task
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class Selection:
         columns = {"job_id": "str", "model": "str", "task": "str", "backend": "str", "seed": "int", "view": "str"}
         for kind in ("params", "labels"):
             for key in sorted(self.fields[kind]):
-                columns[key] = _kind(self.fields[kind][key])
+                columns[_column(key) if kind == "params" else key] = _kind(self.fields[kind][key])
         return columns
 
     def media(self) -> set[str]:
@@ -104,9 +104,15 @@ def _row(record: Mapping[str, Any], view: str | None) -> dict[str, Any]:
         "backend": record["backend"],
         "seed": record["seed"],
         "view": view,
-        **job.get("params", {}),
+        **{_column(key): value for key, value in job.get("params", {}).items()},
         **record["labels"],
     }
+
+
+def _column(param: str) -> str:
+    """A parameter's column: an input file's (``sha256:<hex>``) is ``input_<name>``, so that ``image`` stays
+    the exported picture's column."""
+    return f"input_{param}" if param in FILE_PARAMS else param
 
 
 def _samples(run_dir: Path, record: Mapping[str, Any]) -> list[tuple[str, str | None, dict[str, Any]]]:
