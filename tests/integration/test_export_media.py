@@ -56,7 +56,8 @@ def test_videos_export_as_their_files_in_every_format(video_run: Path, tmp_path:
     assert {s["__key__"]: s["mp4"] for s in samples} == stored
     assert all(s["json"]["num_frames"] == 5 and "png" not in s for s in samples)
 
-    assert sorted(p.name for p in out["captions"].iterdir()) == sorted(f"{j}{e}" for j in jobs for e in (".mp4", ".txt"))
+    names = sorted(p.name for p in out["captions"].iterdir())
+    assert names == sorted(f"{j}{e}" for j in jobs for e in (".mp4", ".txt"))
     assert all((out["captions"] / f"{j}.mp4").read_bytes() == stored[j] for j in jobs)
 
 

@@ -4,8 +4,8 @@ appears (the unplaced seed axis gives a sheet per seed), and prompts keep the pr
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image

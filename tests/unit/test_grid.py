@@ -124,7 +124,8 @@ def test_a_video_shows_its_middle_frame_and_a_view_set_a_row(tmp_path):
     video["params"]["task"] = "text_to_video"
     [cell] = cells_from_records([video], tmp_path)
     [sheet] = contact_sheets([cell], choose_layout([cell]), cell_size=32)
-    assert sheet.image.getpixel((sheet.image.width - 4 - 16, sheet.image.height - 4 - 28)) == (0, 128, 0)  # frame 1 of 0..2, not the first
+    middle = (sheet.image.width - 4 - 16, sheet.image.height - 4 - 28)
+    assert sheet.image.getpixel(middle) == (0, 128, 0)  # frame 1 of 0..2, not the first
 
     views = {"front": "red", "side": "blue"}
     sets = []
