@@ -19,7 +19,7 @@ import os
 import platform
 import socket
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from ..pipeline.recorded_groups import recorded_group
 from ..pipeline.run_dir import RunDir
 from ..pipeline.worker import JobFailed, JobSpec, Worker
 from ..tasks import get_task
+from ..types import GeneratedAsset
 
 ENVIRONMENT_KEYS = ("device", "dtype", "threads", "versions")
 
@@ -94,29 +95,40 @@ def _check(worker: Worker, run_dir: Path, record: Mapping[str, Any], tolerance: 
     except JobFailed as exc:
         return Check(job.job_id, False, None, f"re-running failed: {exc.error}"), {}
     environment = dict(assets[0].metadata)
-    stored = _made_files(recorded.get("files") or [{"path": record["output"]}])
-    if len(stored) != len(assets):
-        return Check(job.job_id, False, None, f"made {len(assets)} files, the run stored {len(stored)}"), environment
-    video = get_task(job.task).output == "video"
-    diffs = {}
-    for index, (entry, asset) in enumerate(zip(stored, assets, strict=True)):
-        path = run_dir / entry["path"]
-        try:
-            if video and index == 0:  # the clip itself, frame by frame; frame PNGs are plain images
-                diffs[path.name] = _frames_difference(path, asset.data)
-            else:
-                with Image.open(path) as stored_image, Image.open(io.BytesIO(asset.data)) as fresh_image:
-                    diffs[path.name] = _max_difference(stored_image, fresh_image)
-        except OSError as exc:
-            return Check(job.job_id, False, None, f"stored file {path.name} unreadable: {exc}"), environment
-    unequal = [name for name, diff in diffs.items() if diff is None]
-    if unequal:
-        return Check(job.job_id, False, None, f"sizes, modes or frame counts differ: {', '.join(unequal)}"), environment
+    diffs = _file_differences(run_dir, job.task, recorded.get("files") or [{"path": record["output"]}], assets)
+    if isinstance(diffs, str):
+        return Check(job.job_id, False, None, diffs), environment
     diff = max(diffs.values())
     ok = diff <= tolerance
     where = "" if len(diffs) == 1 else f"{sum(d > tolerance for d in diffs.values())} of {len(diffs)} files differ; "
     note = "" if ok else where + _explain(recorded, environment)
     return Check(job.job_id, ok, diff, note), environment
+
+
+def _file_differences(
+    run_dir: Path, task: str, files: list[dict[str, Any]], assets: Sequence[GeneratedAsset]
+) -> dict[str, int] | str:
+    """The largest pixel difference of each stored file from the asset it was made from, by file name; or
+    why they cannot be compared."""
+    stored = _made_files(files)
+    if len(stored) != len(assets):
+        return f"made {len(assets)} files, the run stored {len(stored)}"
+    video = get_task(task).output == "video"
+    diffs: dict[str, int | None] = {}
+    for index, (entry, asset) in enumerate(zip(stored, assets, strict=True)):
+        path = run_dir / entry["path"]
+        try:
+            if video and index == 0:  # the clip itself, frame by frame; its frame PNGs are plain images
+                diffs[path.name] = _frames_difference(path, asset.data)
+            else:
+                with Image.open(path) as stored_image, Image.open(io.BytesIO(asset.data)) as fresh_image:
+                    diffs[path.name] = _max_difference(stored_image, fresh_image)
+        except OSError as exc:
+            return f"stored file {path.name} unreadable: {exc}"
+    unequal = [name for name, diff in diffs.items() if diff is None]
+    if unequal:
+        return f"sizes, modes or frame counts differ: {', '.join(unequal)}"
+    return {name: diff for name, diff in diffs.items() if diff is not None}
 
 
 def _made_files(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
