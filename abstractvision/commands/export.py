@@ -35,6 +35,5 @@ def export(args: argparse.Namespace) -> int:
         args.run_dir, args.format, args.out, status=args.status, where=parse_where(args.where),
         shard_size=args.shard_size, overwrite=args.overwrite, progress=not args.no_progress,
     )  # fmt: skip
-    left_out = f"; {summary.left_out} non-image files left out (use --format webdataset)" if summary.left_out else ""
-    print(f"exported {summary.files} files of {summary.jobs} jobs to {summary.out} ({args.format}){left_out}")
+    print(f"exported {summary.files} files of {summary.jobs} jobs to {summary.out} ({args.format})")
     return 0

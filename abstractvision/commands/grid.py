@@ -13,9 +13,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "grid",
         help="lay a run's images out on labelled grids (an XYZ plot: x across, y down, a sheet per z)",
-        description="Write contact sheets of the finished image jobs of RUN_DIR, from its manifest. Axes are the "
+        description="Write contact sheets of the finished jobs of RUN_DIR, from its manifest. Axes are the "
         "keys that vary between jobs (model, seed, prompt, guidance_scale, ...), in sweep order. Every image "
-        "appears: a varying axis that is not placed gives one sheet per value.",
+        "appears: a varying axis that is not placed gives one sheet per value. A video shows its middle frame, "
+        "a view set its views in a row.",
     )
     parser.add_argument("run_dir", type=Path, help="the run folder (holds manifest.sqlite)")
     parser.add_argument("--x", metavar="KEY", help="the axis across (default: seed, if it varies)")
@@ -48,12 +49,13 @@ def grid(args: argparse.Namespace) -> int:
     out = args.out or args.run_dir / "grid.png"
     placed = ", ".join(f"{name}={axis}" for name, axis in (("x", layout.x), ("y", layout.y)) if axis)
     pages = f"; a sheet per {' x '.join(layout.sheet_axes())}" if layout.sheet_axes() else ""
-    print(f"{len(cells)} images on {len(sheets)} sheet(s) ({placed or 'one cell'}{pages})")
+    noun = "images" if all(cell.span == 1 and not cell.video for cell in cells) else "jobs"  # a view set: 1 job
+    print(f"{len(cells)} {noun} on {len(sheets)} sheet(s) ({placed or 'one cell'}{pages})")
     for number, sheet in enumerate(sheets, start=1):
         path = out if len(sheets) == 1 else out.with_name(f"{out.stem}-{number}{out.suffix}")
         buffer = io.BytesIO()
         sheet.image.save(buffer, format="PNG")
         write_atomic(path, buffer.getvalue())
         title = f" {sheet.title}" if sheet.title else ""
-        print(f"wrote {path} ({sheet.images} images, {sheet.image.width}x{sheet.image.height}){title}")
+        print(f"wrote {path} ({sheet.images} {noun}, {sheet.image.width}x{sheet.image.height}){title}")
     return 0

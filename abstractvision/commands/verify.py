@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tolerance", type=int, default=0, help="largest pixel difference allowed (default: 0)")
     parser.add_argument(
         "--backend-option", action="append", default=[], metavar="KEY=VALUE",
-        help="a backend option the manifest redacted (api_key_env=..., never stored)",
+        help="a backend option the manifest redacted (api_key_env=..., never stored), or a placement option to "
+        "re-run with (device=cuda, threads=2: they never change a job id)",
     )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=verify)
@@ -29,8 +30,8 @@ def verify(args: argparse.Namespace) -> int:
     from ..outputs.export import parse_where
     from ..outputs.verify import table, verify_run
 
-    secrets = {key: str(value) for key, value in parse_where(args.backend_option).items()}
-    checks = verify_run(args.run_dir, sample=args.sample, tolerance=args.tolerance, secrets=secrets,
+    options = parse_where(args.backend_option)  # typed like csv cells: threads=2 is a number
+    checks = verify_run(args.run_dir, sample=args.sample, tolerance=args.tolerance, secrets=options,
                         progress=not args.no_progress)  # fmt: skip
     for line in table(checks):
         print(line)

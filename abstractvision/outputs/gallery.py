@@ -1,7 +1,8 @@
 """A static HTML gallery of a run: ``index.html``, ``items.js`` and ``thumbs/``, opened from disk, no server.
 
 Built from the manifest like an export (the same selection and file checks): one item per file, with a
-thumbnail, its row (parameters, seed, labels) and links to the file and its sidecar. The page filters by
+thumbnail, its row (parameters, seed, labels) and links to the file and its sidecar. A video's thumbnail is
+its middle frame, and its item plays it; a view set is one item per view, and ``view`` is a filter. The page filters by
 every swept parameter that has a few values (``MAX_FACET_VALUES``), searches prompts, opens an item's full
 record on click, and adds thumbnails as the page scrolls (``loading="lazy"``, 200 at a time), so 10,000
 items load quickly. Its data is a script (``items.js``), not JSON fetched at run time, because browsers do
@@ -22,6 +23,7 @@ from typing import Any
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ..media.frames import middle_frame
 from ..media.images import square_thumbnail
 from ..pipeline.run_dir import RunDir
 from .export import Selection, read_checked
@@ -29,7 +31,7 @@ from .export.selection import Sample
 from .files import staged_folder
 
 MAX_FACET_VALUES = 50
-NOT_FACETS = ("job_id", "prompt", "view", "negative_prompt")
+NOT_FACETS = ("job_id", "prompt", "negative_prompt")
 THUMB_BACKGROUND = (238, 238, 238)
 
 
@@ -66,8 +68,7 @@ def _write(selection: Selection, staging: Path, target: Path, thumb_size: int, p
     ):
         script.write("window.GALLERY = {items: [\n")
         for sample in selection.samples():
-            if sample.key == sample.record["job_id"]:
-                bar.update()
+            bar.update(sample.first)
             (staging / "thumbs" / f"{sample.key}.jpg").write_bytes(_thumbnail(sample, thumb_size))
             script.write(json.dumps(_item(sample, target), ensure_ascii=False) + ",\n")
             for key, value in sample.record.items():
@@ -97,18 +98,19 @@ def _item(sample: Sample, target: Path) -> dict[str, Any]:
         "file": relative(sample.path),
         "record": relative(sidecar),
         "mime": sample.mime,
+        "video": sample.video,
         "row": sample.record,
     }
 
 
 def _thumbnail(sample: Sample, size: int) -> bytes:
-    """A JPEG of the image (a video's first frame where Pillow can read it; else a grey square)."""
+    """A JPEG of the image, or of a video's middle frame."""
     data = read_checked(sample)
-    try:
+    if sample.video:
+        canvas = square_thumbnail(middle_frame(sample.path), size, THUMB_BACKGROUND)
+    else:
         with Image.open(io.BytesIO(data)) as image:
             canvas = square_thumbnail(image, size, THUMB_BACKGROUND)
-    except OSError:  # a video Pillow cannot decode (mp4): the page plays it from its own file
-        canvas = Image.new("RGB", (size, size), THUMB_BACKGROUND)
     buffer = io.BytesIO()
     canvas.save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()

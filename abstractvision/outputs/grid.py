@@ -6,11 +6,15 @@ labels follow its prompts), also makes sheets, one per value, and each sheet's t
 values keep the order the sweep made them in (the manifest's plan order), never alphabetical. An axis
 longer than ``max_cols`` wraps into bands; a sheet holds at most ``max_rows`` grid rows, and the rest
 go on further sheets. A job with no image (failed, missing) is a grey cell marked "missing".
+
+A video's cell shows its middle frame, tagged "video"; a view set's cell is a row of its views, each tagged
+with its label (so every column of a sheet with view sets is as wide as the longest set).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +23,9 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import InvalidParameterError
+from ..media.frames import middle_frame
 from ..media.images import square_thumbnail
+from ..tasks import get_task
 
 BACKGROUND = (255, 255, 255)
 MISSING = (225, 225, 225)
@@ -27,15 +33,22 @@ TEXT = (20, 20, 20)
 LINE = 14
 GAP = 4
 LABEL_LINES = 3
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 @dataclass(frozen=True)
 class GridCell:
-    """One image and the axis values that place it."""
+    """One job's picture and the axis values that place it: an image, a video (shown by its middle frame) or a
+    view set (``views``: its ``(label, file)`` pairs, shown side by side)."""
 
     path: Path
     values: Mapping[str, Any]
+    video: bool = False
+    views: tuple[tuple[str, Path], ...] = ()
+
+    @property
+    def span(self) -> int:
+        """How many pictures wide the cell is."""
+        return max(1, len(self.views))
 
 
 @dataclass(frozen=True)
@@ -61,14 +74,16 @@ class Sheet:
 
 
 def cells_from_records(records: Iterable[Mapping[str, Any]], run_dir: Path) -> list[GridCell]:
-    """Image outputs of manifest records (in plan order), with model, seed, task and parameters as values."""
+    """The outputs of manifest records (in plan order), with model, seed, task and parameters as values."""
     cells = []
     for record in records:
-        if not record.get("output") or not str(record["output"]).lower().endswith(IMAGE_SUFFIXES):
+        if not record.get("output"):
             continue
-        job = record["params"]
+        job, path = record["params"], run_dir / record["output"]
         values = {"model": job.get("model"), "task": job.get("task"), "seed": job.get("seed"), **job.get("params", {})}
-        cells.append(GridCell(run_dir / record["output"], values))
+        output = get_task(job["task"]).output
+        views = _views(run_dir, path, record["job_id"]) if output == "images" else ()
+        cells.append(GridCell(path, values, video=output == "video", views=views))
     return cells
 
 
@@ -119,7 +134,7 @@ def contact_sheets(
 ) -> list[Sheet]:
     """The sheets of ``cells`` on ``layout``: one per value of its sheet axes, each split to fit."""
     if not cells:
-        raise InvalidParameterError("run_dir", "has no finished image jobs to put in a grid")
+        raise InvalidParameterError("run_dir", "has no finished jobs to put in a grid")
     for name, value in (("--cell-size", cell_size), ("--max-cols", max_cols), ("--max-rows", max_rows)):
         if value < 1:
             raise InvalidParameterError(name, f"must be an integer >= 1, got {value!r}")
@@ -131,12 +146,13 @@ def contact_sheets(
         if not on_page:
             continue
         title = ", ".join(f"{axis}={value}" for axis, value in zip(sheet_axes, page, strict=True))
+        span = max(cell.span for cell in on_page)
         by_position = {(_hashable(c.values.get(layout.x)), _hashable(c.values.get(layout.y))): c for c in on_page}
         bands = [(xc, yc) for yc in _chunks(ys, max_rows) for xc in _chunks(xs, max_cols)]
         groups = _pack(bands, max_rows)
         for part, group in enumerate(groups):
             part_title = title if len(groups) == 1 else f"{title} (part {part + 1} of {len(groups)})".lstrip()
-            drawing = _Drawing(layout, cell_size)
+            drawing = _Drawing(layout, cell_size, span)
             image = drawing.draw(part_title, group, by_position)
             shown = sum(1 for xc, yc in group for xv in xc for yv in yc if (xv, yv) in by_position)
             sheets.append(Sheet(image, part_title, shown))
@@ -144,38 +160,60 @@ def contact_sheets(
 
 
 class _Drawing:
-    """One sheet's geometry and text: a title, then bands (a header of x labels over rows of cells)."""
+    """One sheet's geometry and text: a title, then bands (a header of x labels over rows of cells). A cell is
+    ``span`` pictures wide (the longest view set on the sheet) and one high."""
 
-    def __init__(self, layout: Layout, cell_size: int) -> None:
-        self.layout, self.cell = layout, cell_size
+    def __init__(self, layout: Layout, cell_size: int, span: int = 1) -> None:
+        self.layout, self.cell, self.width = layout, cell_size, cell_size * span
         self.font = ImageFont.load_default()
 
     def draw(self, title: str, bands: Sequence[tuple[list, list]], cells: Mapping[tuple, GridCell]) -> Image.Image:
-        step = self.cell + GAP
-        x_labels = [[self._wrap(self._label(self.layout.x, v), self.cell) for v in xc] for xc, _ in bands]
+        step, across = self.cell + GAP, self.width + GAP
+        x_labels = [[self._wrap(self._label(self.layout.x, v), self.width) for v in xc] for xc, _ in bands]
         header = max((len(lines) for labels in x_labels for lines in labels), default=0) * LINE + GAP
         y_labels = {v: self._wrap(self._label(self.layout.y, v), 2 * self.cell) for _, yc in bands for v in yc}
         margin = max((self._width(line) for lines in y_labels.values() for line in lines), default=0) + 3 * GAP
         top = (LINE + 2 * GAP) if title else GAP
-        width = margin + max(len(xc) for xc, _ in bands) * step
+        width = margin + max(len(xc) for xc, _ in bands) * across
         height = top + sum(header + len(yc) * step for _, yc in bands)
         sheet = Image.new("RGB", (max(width, self._width(title) + 2 * GAP), height), BACKGROUND)
         draw = ImageDraw.Draw(sheet)
         draw.text((GAP, GAP), title, fill=TEXT, font=self.font)
         for (xc, yc), labels in zip(bands, x_labels, strict=True):
             for c, lines in enumerate(labels):
-                self._lines(draw, lines, margin + c * step, top)
+                self._lines(draw, lines, margin + c * across, top)
             top += header
             for yv in yc:
                 self._lines(draw, y_labels[yv], GAP, top + GAP)
                 for c, xv in enumerate(xc):
                     cell = cells.get((xv, yv))
-                    sheet.paste(_thumbnail(cell.path, self.cell) if cell else self._missing(), (margin + c * step, top))
+                    sheet.paste(self._tile(cell) if cell else self._missing(), (margin + c * across, top))
                 top += step
         return sheet
 
+    def _tile(self, cell: GridCell) -> Image.Image:
+        """The cell's picture: its image, its video's middle frame, or its views in a row, each tagged."""
+        tile = Image.new("RGB", (self.width, self.cell), BACKGROUND)
+        if cell.views:
+            for i, (label, path) in enumerate(cell.views):
+                tile.paste(_thumbnail(path, self.cell), (i * self.cell, 0))
+                self._tag(tile, label, i * self.cell)
+        elif cell.video:
+            tile.paste(square_thumbnail(middle_frame(cell.path), self.cell, BACKGROUND), (0, 0))
+            self._tag(tile, "video", 0)
+        else:
+            tile.paste(_thumbnail(cell.path, self.cell), (0, 0))
+        return tile
+
+    def _tag(self, tile: Image.Image, text: str, left: int) -> None:
+        """``text`` on a white box in the bottom-left corner of the picture that starts at ``left``."""
+        text = self._fit(text, self.cell - 2 * GAP)
+        top = self.cell - LINE - 1
+        ImageDraw.Draw(tile).rectangle((left, top, left + self._width(text) + 2 * GAP, self.cell), fill=BACKGROUND)
+        ImageDraw.Draw(tile).text((left + GAP, top), text, fill=TEXT, font=self.font)
+
     def _missing(self) -> Image.Image:
-        tile = Image.new("RGB", (self.cell, self.cell), MISSING)
+        tile = Image.new("RGB", (self.width, self.cell), MISSING)
         ImageDraw.Draw(tile).text((GAP, GAP), "missing", fill=TEXT, font=self.font)
         return tile
 
@@ -240,6 +278,15 @@ def _values(cell: GridCell, axes: Sequence[str]) -> tuple:
 
 def _hashable(value: Any) -> Any:
     return repr(value) if isinstance(value, (list, dict)) else value
+
+
+def _views(run_dir: Path, main: Path, job_id: str) -> tuple[tuple[str, Path], ...]:
+    """The ``(label, file)`` pairs of a view set, from its sidecar (none if unreadable: its sheet is shown)."""
+    try:
+        files = json.loads(main.with_name(f"{job_id}.json").read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()
+    return tuple((f["view"], run_dir / f["path"]) for f in files if f.get("view"))
 
 
 def _thumbnail(path: Path, size: int) -> Image.Image:

@@ -2,11 +2,13 @@
 
 The stored PNG carries text chunks (parameters, the job record) that a fresh asset does not, so the
 comparison is of decoded pixels: exact by default, or a maximum difference per channel (``tolerance``).
+A job is compared file by file, every file its sidecar lists that the job itself made: each view of a
+view set (its contact sheet is drawn from them), a video frame by frame, and its frame PNGs.
 The sample is the done jobs with the smallest ids (ids are hashes: uniform, and the same every time).
 Each verification is recorded in the manifest with where it ran: machine, library versions, threads.
-A mismatch is reported with what differs between the run's environment and this one (device, dtype,
-library versions), because on CPU a thread count or a library version can move pixels by a few levels
-without any bug (docs/review.md).
+A mismatch is reported with what differs between the environment the run recorded and this one (device,
+dtype, thread count, library versions), because on CPU a thread count or a library version can move
+pixels by a few levels without any bug (docs/review.md).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import platform
 import socket
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,11 +28,14 @@ from PIL import Image, ImageChops
 from tqdm.auto import tqdm
 
 from ..errors import InvalidParameterError
+from ..media.frames import iter_frames
 from ..pipeline.recorded_groups import recorded_group
 from ..pipeline.run_dir import RunDir
 from ..pipeline.worker import JobFailed, JobSpec, Worker
+from ..tasks import get_task
+from ..types import GeneratedAsset
 
-ENVIRONMENT_KEYS = ("device", "dtype", "versions")
+ENVIRONMENT_KEYS = ("device", "dtype", "threads", "versions")
 
 
 @dataclass(frozen=True)
@@ -84,22 +89,61 @@ def verify_run(
 
 def _check(worker: Worker, run_dir: Path, record: Mapping[str, Any], tolerance: int) -> tuple[Check, dict]:
     job = JobSpec(record["job_id"], record["group_key"], record["task"], record["params"], record["inputs"])
-    stored_path = run_dir / record["output"]
+    recorded = _recorded_metadata(run_dir / record["output"])
     try:
         assets = worker(job).assets
     except JobFailed as exc:
         return Check(job.job_id, False, None, f"re-running failed: {exc.error}"), {}
-    fresh = assets[0]
-    try:
-        with Image.open(stored_path) as stored_image, Image.open(io.BytesIO(fresh.data)) as fresh_image:
-            diff = _max_difference(stored_image, fresh_image)
-    except OSError as exc:
-        return Check(job.job_id, False, None, f"stored file unreadable: {exc}"), dict(fresh.metadata)
-    if diff is None:
-        return Check(job.job_id, False, None, "sizes or modes differ"), dict(fresh.metadata)
+    environment = dict(assets[0].metadata)
+    diffs = _file_differences(run_dir, job.task, recorded.get("files") or [{"path": record["output"]}], assets)
+    if isinstance(diffs, str):
+        return Check(job.job_id, False, None, diffs), environment
+    diff = max(diffs.values())
     ok = diff <= tolerance
-    note = "" if ok else _explain(_recorded_metadata(stored_path), fresh.metadata)
-    return Check(job.job_id, ok, diff, note), dict(fresh.metadata)
+    where = "" if len(diffs) == 1 else f"{sum(d > tolerance for d in diffs.values())} of {len(diffs)} files differ; "
+    note = "" if ok else where + _explain(recorded, environment)
+    return Check(job.job_id, ok, diff, note), environment
+
+
+def _file_differences(
+    run_dir: Path, task: str, files: list[dict[str, Any]], assets: Sequence[GeneratedAsset]
+) -> dict[str, int] | str:
+    """The largest pixel difference of each stored file from the asset it was made from, by file name; or
+    why they cannot be compared."""
+    stored = _made_files(files)
+    if len(stored) != len(assets):
+        return f"made {len(assets)} files, the run stored {len(stored)}"
+    video = get_task(task).output == "video"
+    diffs: dict[str, int | None] = {}
+    for index, (entry, asset) in enumerate(zip(stored, assets, strict=True)):
+        path = run_dir / entry["path"]
+        try:
+            if video and index == 0:  # the clip itself, frame by frame; its frame PNGs are plain images
+                diffs[path.name] = _frames_difference(path, asset.data)
+            else:
+                with Image.open(path) as stored_image, Image.open(io.BytesIO(asset.data)) as fresh_image:
+                    diffs[path.name] = _max_difference(stored_image, fresh_image)
+        except OSError as exc:
+            return f"stored file {path.name} unreadable: {exc}"
+    unequal = [name for name, diff in diffs.items() if diff is None]
+    if unequal:
+        return f"sizes, modes or frame counts differ: {', '.join(unequal)}"
+    return {name: diff for name, diff in diffs.items() if diff is not None}
+
+
+def _made_files(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sidecar's files that the job's assets became, in their order (a view set's sheet is drawn later)."""
+    views = [entry for entry in files if entry.get("view")]
+    return views or files
+
+
+def _frames_difference(stored: Path, fresh: bytes) -> int | None:
+    """The largest pixel difference over the frames of two videos (``None``: frame counts or sizes differ)."""
+    old, new = list(iter_frames(stored, stored.suffix)), list(iter_frames(fresh, stored.suffix))
+    if len(old) != len(new):
+        return None
+    diffs = [_max_difference(a, b) for a, b in zip(old, new, strict=True)]
+    return None if None in diffs else max(diffs, default=0)
 
 
 def _max_difference(stored: Image.Image, fresh: Image.Image) -> int | None:
@@ -120,16 +164,16 @@ def _recorded_metadata(stored_path: Path) -> dict[str, Any]:
 
 def _explain(recorded: Mapping[str, Any], fresh: Mapping[str, Any]) -> str:
     """What differs between the run's environment and this one, or that nothing does (then it is a bug)."""
-    differences = [f"{key} {recorded.get(key)} -> {fresh.get(key)}" for key in ("device", "dtype")
-                   if recorded.get(key) != fresh.get(key)]  # fmt: skip
+    differences = [f"{key} {recorded.get(key, 'not recorded')} -> {fresh.get(key)}"
+                   for key in ("device", "dtype", "threads") if recorded.get(key) != fresh.get(key)]  # fmt: skip
     old, new = recorded.get("versions", {}), fresh.get("versions", {})
     differences += [f"{name} {old.get(name)} -> {new.get(name)}" for name in sorted(set(old) | set(new))
                     if old.get(name) != new.get(name)]  # fmt: skip
     if differences:
-        return "environment differs (" + "; ".join(differences) + "): may explain it"
+        return "environment differs (" + "; ".join(differences) + "): may explain it, not necessarily a bug"
     return (
-        f"same device, dtype and versions; threads now {_threads()} (the run did not record its own): a thread "
-        "count can move CPU pixels, otherwise the file changed or the output is not reproducible"
+        "nothing recorded differs (device, dtype, threads, versions): the stored file changed, or the output "
+        "is not reproducible"
     )
 
 

@@ -30,7 +30,6 @@ JOB_KEYS = ("job_id", "model", "task", "seed")
 """Keys ``where()`` accepts besides the generation parameters."""
 REPR_MAX_IMAGES = 64
 REPR_CELL_SIZE = 96
-_VIDEO_CONTAINERS = (".mp4", ".webm")
 
 
 @dataclass(frozen=True)
@@ -82,19 +81,9 @@ class RunItem:
 
     def frames(self) -> list[Image.Image]:
         """The frames of a video output (GIF/WebP with Pillow; MP4/WebM need the ``video`` extra)."""
-        if self.path.suffix.lower() in _VIDEO_CONTAINERS:
-            try:
-                import imageio.v3 as iio
-                from PIL import Image
-            except ImportError:
-                raise BackendUnavailableError(
-                    f"reading {self.path.suffix} frames needs imageio: pip install 'abstractvision[video]'"
-                ) from None
-            return [Image.fromarray(frame) for frame in iio.imiter(self.path)]
-        from PIL import Image, ImageSequence
+        from ..media.frames import iter_frames
 
-        with Image.open(self.path) as video:
-            return [frame.convert("RGB") for frame in ImageSequence.Iterator(video)]
+        return list(iter_frames(self.path, self.path.suffix))
 
 
 class RunResult:

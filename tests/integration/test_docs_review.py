@@ -39,7 +39,8 @@ def test_datasets_doc(tmp_path: Path) -> None:
     pytest.importorskip("datasets")
     shutil.copytree(ROOT / "conf", tmp_path / "conf")
     outputs = run_commands("datasets.md", tmp_path)
-    assert "exported 4 files of 4 jobs" in outputs[-1]  # split=train: fox and wolf, two guidance scales
+    assert "exported 4 files of 4 jobs" in outputs[4]  # split=train: fox and wolf, two guidance scales
+    assert "exported 2 files of 2 jobs" in outputs[-1]  # two clips, without their frame PNGs
     [snippet] = blocks("datasets.md", "python")
     done = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -56,3 +57,6 @@ def test_review_doc(tmp_path: Path) -> None:
     assert "(12 items)" in outputs[3]
     with Image.open(tmp_path / "runs/review/grid-1.png") as made, Image.open(ROOT / "docs/img/grid.png") as shown:
         assert made.size == shown.size  # the picture in the docs is this command's
+    assert "2 jobs on 1 sheet(s) (x=seed)" in outputs[-1]  # the view sets, each a row
+    with Image.open(tmp_path / "runs/views/grid.png") as made, Image.open(ROOT / "docs/img/grid-views.png") as shown:
+        assert made.size == shown.size

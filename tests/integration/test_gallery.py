@@ -5,6 +5,7 @@ Skipped where no Chromium is installed (``apt-get install -y chromium``)."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -83,3 +84,42 @@ def test_ten_thousand_items_load_a_page_at_a_time(gallery: Path, tmp_path: Path)
     (big / "items.js").write_text(head + "[\n" + "\n".join(many) + "\n], facets:" + tail)
     dom = browse(big / "index.html", "", "--dump-dom", "--window-size=900,500")
     assert "10000 of 10000" in dom and dom.count('class="thumb"') == 200
+
+
+def test_videos_and_view_sets(video_run: Path, view_run: Path, tmp_path: Path) -> None:
+    """A clip is one item (its thumbnail its middle frame; its page plays it), a view set one item per view."""
+    import json
+
+    import numpy as np
+
+    from abstractvision.media.frames import middle_frame
+    from abstractvision.media.images import square_thumbnail
+    from abstractvision.outputs.gallery import build_gallery
+
+    page, count = build_gallery(video_run, tmp_path / "videos", thumb_size=64, progress=False)
+    lines = page.with_name("items.js").read_text().splitlines()
+    items = [json.loads(line.rstrip(",")) for line in lines if line.startswith("{")]  # one item a line
+    assert count == 2 and all(i["video"] and i["file"].endswith(".mp4") and i["mime"] == "video/mp4" for i in items)
+    clip = video_run / "outputs" / f"{items[0]['key']}.mp4"
+    expected = np.asarray(square_thumbnail(middle_frame(clip), 64, (238, 238, 238)), dtype=int)
+    with Image.open(page.parent / items[0]["thumb"]) as thumb:
+        assert np.abs(np.asarray(thumb.convert("RGB"), dtype=int) - expected).mean() < 3  # a JPEG of it
+
+    page, count = build_gallery(view_run, tmp_path / "views", thumb_size=64, progress=False)
+    script = page.with_name("items.js").read_text()
+    assert count == 4 and '"view": ["front", "az22.5_el0"]' in script.partition("facets: ")[2]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium: apt-get install -y chromium")
+def test_a_video_plays_and_views_filter_in_headless_chromium(video_run: Path, view_run: Path, tmp_path: Path) -> None:
+    from abstractvision.outputs.gallery import build_gallery
+
+    page, _ = build_gallery(video_run, tmp_path / "videos", thumb_size=64, progress=False)
+    key = sorted(page.parent.joinpath("thumbs").iterdir())[0].stem
+    dom = browse(page, f"#open={key}")
+    assert re.search(f'<video src="[^"]*/outputs/{key}.mp4" controls="" loop="" autoplay="">', dom)
+    assert f"{key}.mp4</a><span> · 64x64, 0.6 s</span>" in dom  # Chromium decoded it: 5 frames at 8 fps
+
+    page, _ = build_gallery(view_run, tmp_path / "views", thumb_size=64, progress=False)
+    assert "2 of 4" in browse(page, "#view=front")

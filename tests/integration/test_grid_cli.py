@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -51,3 +52,43 @@ def test_grid_of_a_real_sweep(tmp_path, capsys):
     )
     assert main(["grid", str(tmp_path / "nothing")]) == 2
     assert "is not a run folder" in capsys.readouterr().err
+
+
+def test_a_video_cell_is_its_middle_frame(video_run: Path, capsys) -> None:
+    from abstractvision.media.frames import iter_frames, middle_frame
+    from abstractvision.media.images import square_thumbnail
+
+    assert main(["grid", str(video_run), "--cell-size", "64"]) == 0
+    assert "2 jobs on 1 sheet(s) (x=seed)" in capsys.readouterr().out
+    sheet = Image.open(video_run / "grid.png").convert("RGB")
+    top = LINE + GAP + GAP  # no title; one line of x labels
+    assert sheet.size == (sheet.width, top + 64 + GAP) and sheet.width == 3 * GAP + 2 * (64 + GAP)
+    manifest = RunDir(video_run).open_readonly()
+    try:
+        first = next(r for r in manifest.records("done") if r["seed"] == 0)
+    finally:
+        manifest.close()
+    clip = video_run / first["output"]
+    frames = list(iter_frames(clip, ".mp4"))
+    assert len(frames) == 5 and middle_frame(clip).tobytes() == frames[2].tobytes()
+    expected = square_thumbnail(frames[2], 64, (255, 255, 255)).crop((0, 0, 64, 64 - LINE - 1))
+    left = 3 * GAP  # no y axis: an empty label margin
+    assert sheet.crop((left, top, left + 64, top + 64 - LINE - 1)).tobytes() == expected.tobytes()
+
+
+def test_a_view_set_is_a_row_of_its_views(view_run: Path, capsys) -> None:
+    assert main(["grid", str(view_run), "--cell-size", "64", "--out", str(view_run / "views.png")]) == 0
+    assert "2 jobs on 1 sheet(s) (x=seed)" in capsys.readouterr().out
+    sheet = Image.open(view_run / "views.png").convert("RGB")
+    top, left, across = LINE + GAP + GAP, 3 * GAP, 2 * 64 + GAP  # each column two views wide
+    assert sheet.size == (left + 2 * across, top + 64 + GAP)
+    manifest = RunDir(view_run).open_readonly()
+    try:
+        records = sorted(manifest.records("done"), key=lambda r: r["seed"])
+    finally:
+        manifest.close()
+    for column, record in enumerate(records):
+        for i, view in enumerate(["front", "az22.5_el0"]):
+            x = left + column * across + i * 64
+            stored = _thumbnail(view_run / "outputs" / f"{record['job_id']}-{view}.png", 64)
+            assert sheet.crop((x, top, x + 64, top + 40)).tobytes() == stored.crop((0, 0, 64, 40)).tobytes()

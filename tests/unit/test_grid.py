@@ -5,6 +5,7 @@ says which job landed where; the real run is in tests/integration/test_grid_cli.
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def cells(tmp_path):
     combos = [{"seed": s, "guidance_scale": g} for g, s in [(5.0, 0), (5.0, 1), (7.5, 0), (7.5, 1)]]
     names = list(COLORS.values())
     cells = make_cells(tmp_path, combos, color=lambda i: names[i])
-    return cells + cells_from_records([record("outputs/clip.mp4")], tmp_path)  # videos are left out
+    return cells
 
 
 def test_axes_are_the_keys_that_vary(cells):
@@ -111,5 +112,36 @@ def test_unknown_axis_and_empty_runs_are_refused(cells):
         choose_layout(cells, x="steps")
     with pytest.raises(InvalidParameterError, match="each axis can be placed once"):
         choose_layout(cells, x="seed", y="seed")
-    with pytest.raises(InvalidParameterError, match="no finished image jobs"):
+    with pytest.raises(InvalidParameterError, match="no finished jobs"):
         contact_sheets([], choose_layout([]))
+
+
+def test_a_video_shows_its_middle_frame_and_a_view_set_a_row(tmp_path):
+    (tmp_path / "outputs").mkdir()
+    frames = [Image.new("RGB", (8, 8), c) for c in ("red", "green", "blue")]
+    frames[0].save(tmp_path / "outputs/v.gif", save_all=True, append_images=frames[1:])
+    video = {**record("outputs/v.gif"), "job_id": "v"}
+    video["params"]["task"] = "text_to_video"
+    [cell] = cells_from_records([video], tmp_path)
+    [sheet] = contact_sheets([cell], choose_layout([cell]), cell_size=32)
+    middle = (sheet.image.width - 4 - 16, sheet.image.height - 4 - 28)
+    assert sheet.image.getpixel(middle) == (0, 128, 0)  # frame 1 of 0..2, not the first
+
+    views = {"front": "red", "side": "blue"}
+    sets = []
+    for seed in (0, 1):
+        for label, color in views.items():
+            Image.new("RGB", (8, 8), color).save(tmp_path / f"outputs/s{seed}-{label}.png")
+        files = [{"path": f"outputs/s{seed}.png"}, *({"path": f"outputs/s{seed}-{v}.png", "view": v} for v in views)]
+        (tmp_path / f"outputs/s{seed}.json").write_text(json.dumps({"files": files}))
+        sets.append({**record(f"outputs/s{seed}.png", seed=seed), "job_id": f"s{seed}"})
+        sets[-1]["params"]["task"] = "multi_view_image"
+    cells = cells_from_records(sets, tmp_path)
+    assert [cell.span for cell in cells] == [2, 2]
+    [sheet] = contact_sheets(cells, choose_layout(cells), cell_size=32)
+    image, top = sheet.image, sheet.image.height - 4 - 28  # near the top of the cells
+    # Two columns (seeds), each two views wide; the view labels are tagged at the bottom of each view.
+    assert image.height == GAP + (14 + GAP) + 32 + GAP
+    assert image.getpixel((image.width - 4 - 32 - 16, top)) == (255, 0, 0)  # seed 1's front
+    assert image.getpixel((image.width - 4 - 16, top)) == (0, 0, 255)  # seed 1's side
+    assert image.getpixel((image.width - 4 - 64 - GAP - 16, top)) == (0, 0, 255)  # seed 0's side

@@ -1,7 +1,7 @@
 """Export a run's outputs as a dataset, from its manifest alone (nothing is generated again).
 
 Formats (one module each): ``imagefolder`` (files + ``metadata.jsonl``), ``parquet`` (sharded, image
-bytes + parameters), ``webdataset`` (tar shards) and ``captions`` (image + ``.txt``). The export is
+bytes + parameters), ``webdataset`` (tar shards) and ``captions`` (image or video + ``.txt``). The export is
 written into a staging folder beside ``out`` and renamed into place at the end, so an error or a kill
 never leaves half an export under ``out``; every file is checked against the SHA-256 the run recorded.
 """
@@ -42,8 +42,6 @@ class ExportSummary:
     out: Path
     jobs: int
     files: int
-    left_out: int
-    """Files the format cannot hold (videos in an images-only format)."""
 
 
 def export_run(
@@ -66,26 +64,35 @@ def export_run(
     manifest = run.open_readonly()
     try:
         selection = Selection(manifest, run.path, status, where or {})
+        media = _media(selection, format)
         with staged_folder(target, overwrite) as staging:
-            files, left_out = _write(selection, FORMATS[format](staging, selection.columns(), shard_size), progress)
+            files = _write(selection, FORMATS[format](staging, selection.columns(), shard_size, media), progress)
     finally:
         manifest.close()
-    return ExportSummary(target, selection.jobs, files, left_out)
+    return ExportSummary(target, selection.jobs, files)
 
 
-def _write(selection: Selection, writer: FormatWriter, progress: bool) -> tuple[int, int]:
-    files = left_out = 0
+def _media(selection: Selection, format: str) -> str:
+    """``video`` for a selection of videos, else ``image``; both, in a format that holds one kind, is refused."""
+    media = selection.media()
+    if len(media) > 1 and FORMATS[format].one_media:
+        raise InvalidParameterError(
+            "--where",
+            f"selects both images and videos, and a {format} export holds one kind; narrow it, e.g. --where "
+            "task=text_to_video, or use --format webdataset or captions, which hold both",
+        )
+    return "video" if media == {"video"} else "image"
+
+
+def _write(selection: Selection, writer: FormatWriter, progress: bool) -> int:
+    files = 0
     with tqdm(total=selection.jobs, unit="job", desc="export", disable=not progress) as bar:
         for sample in selection.samples():
-            if sample.key == sample.record["job_id"]:
-                bar.update()
-            if writer.images_only and not sample.is_image:
-                left_out += 1
-                continue
+            bar.update(sample.first)
             writer.add(sample, read_checked(sample))
             files += 1
         writer.close()
-    return files, left_out
+    return files
 
 
 def read_checked(sample: Sample) -> bytes:

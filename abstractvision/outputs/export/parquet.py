@@ -1,6 +1,7 @@
 """``parquet``: ``data-<n>.parquet`` shards of ``shard_size`` rows, each row an image (bytes, as the
-``datasets`` ``Image`` feature) and its parameters and labels as typed columns. Rows are written in
-small record batches, so memory stays bounded by one batch."""
+``datasets`` ``Image`` feature) and its parameters and labels as typed columns. A video export has a
+``video`` column instead (the file's bytes, the ``Video`` feature). Rows are written in small record
+batches, so memory stays bounded by one batch."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from .base import FormatWriter, full_row
 from .selection import Sample
 
 BATCH_ROWS = 64
-_HF_FEATURES = {"info": {"features": {"image": {"_type": "Image"}}}}
 
 
 class ParquetWriter(FormatWriter):
-    def __init__(self, folder: Path, columns: dict[str, str], shard_size: int) -> None:
-        super().__init__(folder, columns, shard_size)
+    one_media = True
+
+    def __init__(self, folder: Path, columns: dict[str, str], shard_size: int, media: str = "image") -> None:
+        super().__init__(folder, columns, shard_size, media)
         try:
             import pyarrow as pa
         except ImportError:
@@ -27,19 +29,17 @@ class ParquetWriter(FormatWriter):
             ) from None
         self.pa = pa
         types = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string(), "json": pa.string()}
-        fields = [pa.field("image", pa.struct({"bytes": pa.binary(), "path": pa.string()}))]
+        fields = [pa.field(media, pa.struct({"bytes": pa.binary(), "path": pa.string()}))]
         fields += [pa.field(name, types[kind]) for name, kind in columns.items()]
-        self.schema = pa.schema(fields, metadata={"huggingface": json.dumps(_HF_FEATURES)})
+        features = {"info": {"features": {media: {"_type": media.capitalize()}}}}  # datasets' Image / Video
+        self.schema = pa.schema(fields, metadata={"huggingface": json.dumps(features)})
         self.batch: list[dict[str, Any]] = []
         self.writer: Any = None
         self.shards = self.in_shard = 0
 
     def add(self, sample: Sample, data: bytes) -> None:
-        row = full_row(self.columns, sample)
-        for name, kind in self.columns.items():
-            if kind == "json" and row[name] is not None:
-                row[name] = json.dumps(row[name], sort_keys=True)
-        self.batch.append({"image": {"bytes": data, "path": f"{sample.key}{sample.suffix}"}, **row})
+        row = full_row(self.columns, sample, json_text=True)
+        self.batch.append({self.media: {"bytes": data, "path": f"{sample.key}{sample.suffix}"}, **row})
         self.in_shard += 1
         if len(self.batch) >= BATCH_ROWS or self.in_shard >= self.shard_size:
             self._flush()

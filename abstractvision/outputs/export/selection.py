@@ -1,8 +1,11 @@
 """Which files of a run an export holds: the manifest's jobs, filtered, as samples (one per output file).
 
 Everything is streamed from the manifest: counting, the column types and the filter run in SQLite, and
-samples are produced one at a time, so a million-job run never sits in memory. A view set (several
-files per job, listed in its sidecar) gives one sample per view.
+samples are produced one at a time, so a million-job run never sits in memory.
+
+A view set gives one sample per view (``<job_id>-<view label>``, its label in the ``view`` column); its
+contact sheet, made from the views, is left out. A video gives one sample, its file; the frame PNGs that
+``frame_pngs=true`` adds are decoded copies of it and are left out too.
 """
 
 from __future__ import annotations
@@ -18,26 +21,25 @@ from ...errors import InvalidParameterError
 from ...pipeline.manifest import JOB_FIELDS, STATUSES, Manifest
 from ...pipeline.params import normalize
 from ...pipeline.prompt_files import parse_cell
-from ...tasks import PARAMS
+from ...tasks import FILE_PARAMS, PARAMS, TASK_TABLE, get_task
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One exported file: its key (``<job_id>`` or ``<job_id>-<view>``), where it is and its record."""
+    """One exported file: its key (``<job_id>`` or ``<job_id>-<view>``), where it is and its record.
+    ``first`` marks a job's first file (progress counts jobs); ``video`` a video task's file."""
 
     key: str
     path: Path
     mime: str
     sha256: str | None
     record: dict[str, Any]
+    first: bool = True
+    video: bool = False
 
     @property
     def suffix(self) -> str:
         return self.path.suffix.lower()
-
-    @property
-    def is_image(self) -> bool:
-        return self.mime.startswith("image/")
 
 
 class Selection:
@@ -62,19 +64,24 @@ class Selection:
 
     def columns(self) -> dict[str, str]:
         """Every row field and its kind (``int``, ``float``, ``str``, ``bool`` or ``json``), in a fixed order."""
-        columns = {"job_id": "str", "model": "str", "task": "str", "backend": "str", "seed": "int", "view": "int"}
+        columns = {"job_id": "str", "model": "str", "task": "str", "backend": "str", "seed": "int", "view": "str"}
         for kind in ("params", "labels"):
             for key in sorted(self.fields[kind]):
-                columns[key] = _kind(self.fields[kind][key])
+                columns[_column(key) if kind == "params" else key] = _kind(self.fields[kind][key])
         return columns
+
+    def media(self) -> set[str]:
+        """What the selected jobs made: ``image`` (images and view sets), ``video``, or both (counted in SQLite)."""
+        tasks = [t for t in TASK_TABLE if self.where.get("task", t) == t]
+        made = [t for t in tasks if self.manifest.count(self.status, {**self.where, "task": t})]
+        return {"video" if get_task(t).output == "video" else "image" for t in made}
 
     def samples(self) -> Iterator[Sample]:
         for record in self.manifest.records(self.status, self.where):
-            files = _files(self.run_dir, record)
-            for view, file in enumerate(files):
-                key = record["job_id"] if view == 0 else f"{record['job_id']}-{view}"
-                path = self.run_dir / file["path"]
-                yield Sample(key, path, file.get("mime", ""), file.get("sha256"), _row(record, view))
+            video = get_task(record["task"]).output == "video"
+            for index, (key, view, file) in enumerate(_samples(self.run_dir, record)):
+                path, mime = self.run_dir / file["path"], file.get("mime", "")
+                yield Sample(key, path, mime, file.get("sha256"), _row(record, view), index == 0, video)
 
 
 def parse_where(items: list[str]) -> dict[str, Any]:
@@ -88,7 +95,7 @@ def parse_where(items: list[str]) -> dict[str, Any]:
     return where
 
 
-def _row(record: Mapping[str, Any], view: int) -> dict[str, Any]:
+def _row(record: Mapping[str, Any], view: str | None) -> dict[str, Any]:
     job = record["params"]
     return {
         "job_id": record["job_id"],
@@ -97,9 +104,27 @@ def _row(record: Mapping[str, Any], view: int) -> dict[str, Any]:
         "backend": record["backend"],
         "seed": record["seed"],
         "view": view,
-        **job.get("params", {}),
+        **{_column(key): value for key, value in job.get("params", {}).items()},
         **record["labels"],
     }
+
+
+def _column(param: str) -> str:
+    """A parameter's column: an input file's (``sha256:<hex>``) is ``input_<name>``, so that ``image`` stays
+    the exported picture's column."""
+    return f"input_{param}" if param in FILE_PARAMS else param
+
+
+def _samples(run_dir: Path, record: Mapping[str, Any]) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """``(key, view label, file entry)`` of each file of the job that an export holds."""
+    job_id, files = record["job_id"], _files(run_dir, record)
+    output = get_task(record["task"]).output
+    views = [f for f in files if f.get("view")] if output == "images" else []
+    if views:
+        return [(f"{job_id}-{f['view']}", f["view"], f) for f in views]
+    if output == "video":
+        files = files[:1]
+    return [(job_id if i == 0 else f"{job_id}-{i}", None, f) for i, f in enumerate(files)]
 
 
 def _files(run_dir: Path, record: Mapping[str, Any]) -> list[dict[str, Any]]:

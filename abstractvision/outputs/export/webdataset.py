@@ -13,10 +13,8 @@ from .selection import Sample
 
 
 class WebDatasetWriter(FormatWriter):
-    images_only = False
-
-    def __init__(self, folder: Path, columns: dict[str, str], shard_size: int) -> None:
-        super().__init__(folder, columns, shard_size)
+    def __init__(self, folder: Path, columns: dict[str, str], shard_size: int, media: str = "image") -> None:
+        super().__init__(folder, columns, shard_size, media)
         self.shard: tarfile.TarFile | None = None
         self.shards = self.in_shard = 0
 
@@ -25,8 +23,9 @@ class WebDatasetWriter(FormatWriter):
             self.close()
             self.shard = tarfile.open(self.folder / f"shard-{self.shards:05d}.tar", "w", format=tarfile.USTAR_FORMAT)
             self.shards, self.in_shard = self.shards + 1, 0
-        self._member(f"{sample.key}{sample.suffix}", data)
-        self._member(f"{sample.key}.json", json_line(full_row(self.columns, sample)).encode())
+        key = sample.key.replace(".", "_")  # webdataset splits a member's name at its first dot (view az22.5_el0)
+        self._member(f"{key}{sample.suffix}", data)
+        self._member(f"{key}.json", json_line(full_row(self.columns, sample)).encode())
         self.in_shard += 1
 
     def _member(self, name: str, data: bytes) -> None:
