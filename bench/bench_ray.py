@@ -125,31 +125,54 @@ def startup(settings: Settings, cluster: str) -> dict[str, list[float]]:
     return settings.processes(commands, settings.folder("ray-startup"))
 
 
-def ray_executor(settings: Settings) -> list[Row]:
-    if importlib.util.find_spec("ray") is None:
-        return [Unavailable("ray-cpu", ON_RAY, "not available: Ray not installed (the ray extra)", Target("<=", 1.2))]
-    seeds = 20 if settings.quick else 100
-    sizes = f"{seeds} tiny-sd jobs, 64x64, 4 steps, whole processes" + (
+def _figure(bench: str, seconds: dict[str, list[float]], subject: str, baseline: str, target: Target | None,
+            note: str) -> Figure:  # fmt: skip
+    return Figure(bench, subject, baseline, tuple(seconds[subject]), tuple(seconds[baseline]), target, note)
+
+
+def _seeds(settings: Settings) -> int:
+    return 20 if settings.quick else 100
+
+
+def _without_ray(bench: str, subject: str, target: Target | None) -> list[Row] | None:
+    if importlib.util.find_spec("ray") is not None:
+        return None
+    return [Unavailable(bench, subject, "not available: Ray not installed (the ray extra)", target)]
+
+
+def ray_cpu(settings: Settings) -> list[Row]:
+    """The Ray executor vs the local executor and vs Hydra's Ray launcher, on tiny-sd."""
+    missing = _without_ray("ray-cpu", ON_RAY, Target("<=", 1.2))
+    if missing:
+        return missing
+    seeds = _seeds(settings)
+    note = f"{seeds} tiny-sd jobs, 64x64, 4 steps, whole processes" + (
         " (--quick; the targets are for 100)" if settings.quick else ""
     )
     cpu = cpu_bound(settings, seeds)
-    with running_cluster(settings) as cluster:
-        http, start = server_bound(settings, seeds, cluster), startup(settings, cluster)
-
-    def figure(bench: str, seconds: dict[str, list[float]], subject: str, baseline: str, target: Target | None,
-               note: str) -> Row:  # fmt: skip
-        return Figure(bench, subject, baseline, tuple(seconds[subject]), tuple(seconds[baseline]), target, note)
-
-    rows = [figure("ray-cpu", cpu, ON_RAY, LOCAL, Target("<=", 1.2), sizes)]
+    rows: list[Row] = [_figure("ray-cpu", cpu, ON_RAY, LOCAL, Target("<=", 1.2), note)]
     if HYDRA in cpu:
-        rows.append(figure("ray-cpu", cpu, HYDRA, ON_RAY, Target(">=", 2.0), sizes))
+        rows.append(_figure("ray-cpu", cpu, HYDRA, ON_RAY, Target(">=", 2.0), note))
     else:
         reason = "not available: hydra-ray-launcher not installed (pip install --no-deps hydra-ray-launcher)"
         rows.append(Unavailable("ray-cpu", HYDRA, reason, Target(">=", 2.0)))
+    return rows
+
+
+def ray_http(settings: Settings) -> list[Row]:
+    """The local executor vs the Ray executor, started or joined, against a 200 ms server; and Ray's start-up."""
+    missing = _without_ray("ray-http", ON_RAY, Target(">=", 1.7))
+    if missing:
+        return missing
+    seeds = _seeds(settings)
+    with running_cluster(settings) as cluster:
+        http, start = server_bound(settings, seeds, cluster), startup(settings, cluster)
     served = f"{seeds} jobs on the openai backend, a local server taking {LATENCY_S * 1000:.0f} ms per request"
-    rows.append(figure("ray-http", http, LOCAL, ON_RAY, Target(">=", 1.7), served))
-    rows.append(figure("ray-http", http, LOCAL, JOINED, Target(">=", 1.7), served))
+    rows: list[Row] = [
+        _figure("ray-http", http, LOCAL, ON_RAY, Target(">=", 1.7), served),
+        _figure("ray-http", http, LOCAL, JOINED, Target(">=", 1.7), served),
+    ]
     note = "a local Ray started as the executor does, or a cluster started with `ray start --head` joined"
     for subject in ("start a local Ray, 2 actors ready", "join a running cluster, 2 actors ready"):
-        rows.append(figure("ray-startup", start, subject, "import ray", None, note))
+        rows.append(_figure("ray-startup", start, subject, "import ray", None, note))
     return rows
