@@ -94,8 +94,13 @@ def running_cluster(settings: Settings) -> Iterator[str]:
     )  # fmt: skip
     try:
         assert head.stdout is not None
-        if not any("Ray runtime started" in line for line in head.stdout):
-            raise RuntimeError(f"ray start --head exited with {head.wait()}")
+        said = []
+        for line in head.stdout:
+            if "Ray runtime started" in line:
+                break
+            said.append(line)
+        else:
+            raise RuntimeError(f"ray start --head exited with {head.wait()}: {''.join(said)[-1500:]}")
         yield f"127.0.0.1:{port}"
     finally:
         head.send_signal(signal.SIGTERM)  # --block: stops what it started

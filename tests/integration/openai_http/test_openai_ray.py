@@ -41,9 +41,9 @@ def test_each_ray_worker_serves_run_concurrency_requests_at_once(fault_server: F
     fault_server.script("POST", "/v1/images/generations", Reply(json={"data": [item]}, delay_s=1.0))
     timeline = Timeline(fault_server)
     args = [
-        sys.executable, "-m", "abstractvision.cli", "run", "backend=openai", f"backend.base_url={fault_server.base_url}",
-        "prompt=fox", "seed=range(0,12)", f"run.dir={tmp_path / 'r'}", "run.progress=false", "run.executor=ray",
-        "run.workers=2", "run.cpus_per_worker=0.5", "run.concurrency=3",
+        sys.executable, "-m", "abstractvision.cli", "run", "backend=openai",
+        f"backend.base_url={fault_server.base_url}", "prompt=fox", "seed=range(0,12)", f"run.dir={tmp_path / 'r'}",
+        "run.progress=false", "run.executor=ray", "run.workers=2", "run.cpus_per_worker=0.5", "run.concurrency=3",
     ]  # fmt: skip
     result = subprocess.run(args, capture_output=True, text=True, timeout=240, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
