@@ -53,8 +53,8 @@ def connect(address: str | None) -> str:
     except Exception as exc:
         if address is None:  # e.g. Ray's bare Exception when its raylet is not up within its fixed 30 s
             raise BackendUnavailableError(
-                f"could not start a local Ray: {exc}; on a busy machine, start Ray once with `ray start --head` "
-                "and join it with run.ray_address=auto"
+                f"could not start a local Ray: {str(exc).rstrip('.')}; on a busy machine, start Ray once with "
+                "`ray start --head` and join it with run.ray_address=auto"
             ) from exc
         if not isinstance(exc, (ConnectionError, RuntimeError, ValueError)):
             raise
