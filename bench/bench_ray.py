@@ -1,120 +1,183 @@
-"""Benchmark of the Ray executor (not a test): 2 resident Ray workers against the local executor and against
-Hydra's Ray launcher, on the same sweep, measured side by side in one run, plus Ray's own startup cost.
+"""The Ray executor with 2 resident workers against the local executor and Hydra's Ray launcher, on the same
+sweep, every contender a whole process, interleaved; plus Ray's start-up on its own. ``python -m bench --only ray``.
 
-  * startup: ``ray.init`` of a local Ray on 127.0.0.1 and the first actor ready, on their own;
-  * CPU-bound: a ``--jobs`` tiny-sd sweep, ``run.executor=ray run.workers=2`` vs the local executor
-    (target on this 2-core machine: the Ray run no worse than 1.2x slower);
-  * server-bound: the same sweep on the ``openai`` backend against a server taking ``--latency-ms`` per
-    request, Ray with 2 workers vs the serial local executor (target: >= 1.7x faster);
-  * Hydra's Ray launcher (``pip install hydra-ray-launcher``; skipped if it does not import) running
-    ``bench/naive_hydra/app.py``: one Ray task per image, each loading tiny-sd again (target: >= 2x faster).
+  * CPU-bound: a tiny-sd sweep (100 jobs; 20 with ``--quick``), ``run.executor=ray run.workers=2`` vs the local
+    executor (target on this 2-core machine: the Ray run no worse than 1.2x slower);
+  * Hydra's Ray launcher running ``naive_hydra/app.py`` on the same seeds: one Ray task per image, each loading
+    tiny-sd again (target: Ray executor >= 2x faster). It needs ``hydra-ray-launcher``; without it the row says
+    "not available";
+  * server-bound: the same sweep on the ``openai`` backend against a local server taking 200 ms per request,
+    Ray with 2 workers vs the local executor, both serial per worker (target: >= 1.7x faster);
+  * start-up: a process that starts a local Ray as the executor does and has 2 (empty) actors ready, against
+    one that only imports Ray.
 
-Each timing is the whole ``Runner.run()``: planning, the manifest, writing every output, and for Ray starting a
-local Ray and the actors (each loads the model once). ``OMP_NUM_THREADS`` is 1 in every process, so that the
-runs compare like for like.
+The server-bound and start-up comparisons also time the executor joining a cluster that runs already (``ray
+start --head`` on 127.0.0.1 with 2 CPUs, ``run.ray_address=HOST:PORT``): what a run costs once Ray's own
+start-up is paid, as on a cluster.
 
-    python bench/bench_ray.py [--jobs 100] [--latency-ms 200] [--skip-hydra]
+Every process gets the harness's environment (``OMP_NUM_THREADS`` = ``--threads``, 1 by default), so each Ray
+worker and the local executor compute on one thread: on 2 cores, 2 workers have twice the cores of the local
+run, and the machine's other load decides how much of that they get.
 """
 
 from __future__ import annotations
 
-import argparse
-import io
-import os
+import importlib.util
+import signal
+import socket
 import subprocess
 import sys
-import tempfile
-import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-os.environ["OMP_NUM_THREADS"] = "1"  # before torch loads, here and in every Ray worker
+from . import models
+from .bench_http_concurrency import slow_server
+from .bench_runner_overhead import runner_command
+from .harness import Figure, Row, Settings, Target, Unavailable
 
-from bench_http_concurrency import slow_server
-
-from abstractvision.pipeline.compose import load_run_config
-from abstractvision.pipeline.runner import Runner
-
+NAIVE_APP = Path(__file__).with_name("naive_hydra") / "app.py"
 RAY = ["run.executor=ray", "run.workers=2"]
+LOCAL, ON_RAY, HYDRA = "local executor", "ray executor, 2 workers", "hydra ray launcher (naive)"
+JOINED = "ray executor, 2 workers, joining a running cluster"
+LATENCY_S = 0.2
+STARTUP = """
+import sys
+import ray
+from abstractvision.pipeline.executors.ray_cluster import connect
 
-
-def sweep_seconds(overrides: list[str], jobs: int, run_dir: Path) -> float:
-    config = load_run_config(["prompt=a red fox", f"seed=range(0,{jobs})", f"run.dir={run_dir}", *overrides])
-    start = time.perf_counter()
-    summary = Runner(config, out=io.StringIO()).run()
-    elapsed = time.perf_counter() - start
-    assert summary.done == jobs and summary.failed == 0, summary
-    return elapsed
-
-
-def ray_startup_seconds() -> tuple[float, float]:
-    """``ray.init`` on its own, then one (empty) actor ready."""
-    import ray
-
-    start = time.perf_counter()
-    ray.init("local", num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
-    started = time.perf_counter()
-    ray.get(ray.remote(Nothing).options(num_cpus=1).remote().ready.remote())
-    actor = time.perf_counter()
-    ray.shutdown()
-    return started - start, actor - started
-
-
-class Nothing:
-    def ready(self) -> bool:
+class Empty:
+    def ready(self):
         return True
 
+connect(None if len(sys.argv) == 1 else sys.argv[1])
+ray.get([ray.remote(Empty).options(num_cpus=1).remote().ready.remote() for _ in range(2)])
+"""
 
-def hydra_ray_seconds(jobs: int, out: Path) -> float | None:
-    """``bench/naive_hydra/app.py`` (load the pipeline, make one image) on Hydra's Ray launcher, 2 CPUs."""
+
+def hydra_ray_command(seeds: int, out: Path) -> list[str]:
+    """The naive app on Hydra's Ray launcher: a local Ray of 2 CPUs, one task (1 CPU) per image."""
+    init = "hydra.launcher.ray.init"
+    return [sys.executable, str(NAIVE_APP), "-m", f"model={models.tiny_sd()}", f"seed=range(0,{seeds})",
+            f"hydra.sweep.dir={out}", "hydra/launcher=ray", f"{init}.address=local", f"+{init}.num_cpus=2",
+            f"+{init}._node_ip_address=127.0.0.1", f"+{init}.include_dashboard=false"]  # fmt: skip
+
+
+def http_command(base_url: str, seeds: int, out: Path, extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "abstractvision.cli", "run", "backend=openai", f"backend.base_url={base_url}",
+            "model=tiny-sd", "prompt=a red fox", f"seed=range(0,{seeds})", f"run.dir={out}", "run.progress=false",
+            *extra]  # fmt: skip
+
+
+def cpu_bound(settings: Settings, seeds: int) -> dict[str, list[float]]:
+    commands: dict[str, Callable[[Path], list[str]]] = {
+        LOCAL: lambda out: runner_command(["model=tiny-sd"], seeds, out),
+        ON_RAY: lambda out: [*runner_command(["model=tiny-sd"], seeds, out), *RAY],
+    }
+    if importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None:
+        commands[HYDRA] = lambda out: hydra_ray_command(seeds, out)
+    return settings.processes(commands, settings.folder("ray-cpu"), pngs=seeds)
+
+
+@contextmanager
+def running_cluster(settings: Settings) -> Iterator[str]:
+    """``ray start --head`` on 127.0.0.1 with 2 CPUs, in the harness's environment; yields its address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ray_cli = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen(
+        [str(ray_cli), "start", "--head", "--block", "--num-cpus=2", "--node-ip-address=127.0.0.1", f"--port={port}",
+         "--include-dashboard=false", "--disable-usage-stats"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**settings.env, "RAY_AUTH_MODE": "disabled"},  # not the token shared by every Ray of this user
+    )  # fmt: skip
     try:
-        import hydra_plugins.hydra_ray_launcher  # noqa: F401
-    except ImportError:
-        return None
-    from abstractvision.builtin import ensure_builtin
-
-    app, init = Path(__file__).with_name("naive_hydra") / "app.py", "hydra.launcher.ray.init"
-    command = [sys.executable, str(app), "-m", f"model={ensure_builtin('tiny-sd')}", f"seed=range(0,{jobs})",
-               "hydra/launcher=ray", f"hydra.sweep.dir={out}", f"{init}.address=local", f"+{init}.num_cpus=2",
-               f"+{init}._node_ip_address=127.0.0.1", f"+{init}.include_dashboard=false"]  # fmt: skip
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    elapsed = time.perf_counter() - start
-    assert len(list(out.rglob("*.png"))) == jobs
-    return elapsed
+        assert head.stdout is not None
+        said = []
+        for line in head.stdout:
+            if "Ray runtime started" in line:
+                break
+            said.append(line)
+        else:
+            raise RuntimeError(f"ray start --head exited with {head.wait()}: {''.join(said)[-1500:]}")
+        yield f"127.0.0.1:{port}"
+    finally:
+        head.send_signal(signal.SIGTERM)  # --block: stops what it started
+        head.wait(timeout=60)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=100)
-    parser.add_argument("--latency-ms", type=float, default=200.0)
-    parser.add_argument("--skip-hydra", action="store_true")
-    args = parser.parse_args()
-    jobs = args.jobs
-
-    init_s, actor_s = ray_startup_seconds()
-    print(f"Ray startup: ray.init {init_s:.2f} s, first actor ready {actor_s:.2f} s")
-    server = slow_server(args.latency_ms / 1000)
-    http = ["backend=openai", f"backend.base_url=http://127.0.0.1:{server.server_address[1]}/v1", "model=tiny-sd"]
-    with tempfile.TemporaryDirectory() as tmp:
-        sweep_seconds(["backend.device=cpu"], 2, Path(tmp) / "warmup")  # imports, first compose, tiny-sd built
-        local = sweep_seconds(["backend.device=cpu"], jobs, Path(tmp) / "local")
-        ray_cpu = sweep_seconds(["backend.device=cpu", *RAY], jobs, Path(tmp) / "ray")
-        serial = sweep_seconds(http, jobs, Path(tmp) / "http-local")
-        ray_http = sweep_seconds([*http, *RAY], jobs, Path(tmp) / "http-ray")
+def server_bound(settings: Settings, seeds: int, cluster: str) -> dict[str, list[float]]:
+    server = slow_server(LATENCY_S)
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        commands: dict[str, Callable[[Path], list[str]]] = {
+            LOCAL: lambda out: http_command(base_url, seeds, out, []),
+            ON_RAY: lambda out: http_command(base_url, seeds, out, RAY),
+            JOINED: lambda out: http_command(base_url, seeds, out, [*RAY, f"run.ray_address={cluster}"]),
+        }
+        return settings.processes(commands, settings.folder("ray-http"), pngs=seeds)
+    finally:
         server.shutdown()
-        hydra = None if args.skip_hydra else hydra_ray_seconds(jobs, Path(tmp) / "hydra-ray")
 
-    print(f"{jobs} tiny-sd jobs (CPU-bound, 2 cores):")
-    print(f"  local executor      : {local:6.2f} s")
-    print(f"  ray, 2 workers      : {ray_cpu:6.2f} s   ray/local = {ray_cpu / local:.2f}x (target <= 1.2x)")
-    if hydra is None:
-        print("  hydra ray launcher  : skipped (pip install hydra-ray-launcher)")
+
+def startup(settings: Settings, cluster: str) -> dict[str, list[float]]:
+    commands: dict[str, Callable[[Path], list[str]]] = {
+        "import ray": lambda out: [sys.executable, "-c", "import ray"],
+        "start a local Ray, 2 actors ready": lambda out: [sys.executable, "-c", STARTUP],
+        "join a running cluster, 2 actors ready": lambda out: [sys.executable, "-c", STARTUP, cluster],
+    }
+    return settings.processes(commands, settings.folder("ray-startup"))
+
+
+def _figure(bench: str, seconds: dict[str, list[float]], subject: str, baseline: str, target: Target | None,
+            note: str) -> Figure:  # fmt: skip
+    return Figure(bench, subject, baseline, tuple(seconds[subject]), tuple(seconds[baseline]), target, note)
+
+
+def _seeds(settings: Settings) -> int:
+    return 20 if settings.quick else 100
+
+
+def _without_ray(bench: str, subject: str, target: Target | None) -> list[Row] | None:
+    if importlib.util.find_spec("ray") is not None:
+        return None
+    return [Unavailable(bench, subject, "not available: Ray not installed (the ray extra)", target)]
+
+
+def ray_cpu(settings: Settings) -> list[Row]:
+    """The Ray executor vs the local executor and vs Hydra's Ray launcher, on tiny-sd."""
+    missing = _without_ray("ray-cpu", ON_RAY, Target("<=", 1.2))
+    if missing:
+        return missing
+    seeds = _seeds(settings)
+    note = f"{seeds} tiny-sd jobs, 64x64, 4 steps, whole processes" + (
+        " (--quick; the targets are for 100)" if settings.quick else ""
+    )
+    cpu = cpu_bound(settings, seeds)
+    rows: list[Row] = [_figure("ray-cpu", cpu, ON_RAY, LOCAL, Target("<=", 1.2), note)]
+    if HYDRA in cpu:
+        rows.append(_figure("ray-cpu", cpu, HYDRA, ON_RAY, Target(">=", 2.0), note))
     else:
-        print(f"  hydra ray launcher  : {hydra:6.2f} s   hydra/ray = {hydra / ray_cpu:.2f}x faster (target >= 2x)")
-    print(f"{jobs} jobs against a server taking {args.latency_ms:.0f} ms per request:")
-    print(f"  local executor      : {serial:6.2f} s")
-    print(f"  ray, 2 workers      : {ray_http:6.2f} s   local/ray = {serial / ray_http:.2f}x faster (target >= 1.7x)")
+        reason = "not available: hydra-ray-launcher not installed (pip install --no-deps hydra-ray-launcher)"
+        rows.append(Unavailable("ray-cpu", HYDRA, reason, Target(">=", 2.0)))
+    return rows
 
 
-if __name__ == "__main__":
-    main()
+def ray_http(settings: Settings) -> list[Row]:
+    """The local executor vs the Ray executor, started or joined, against a 200 ms server; and Ray's start-up."""
+    missing = _without_ray("ray-http", ON_RAY, Target(">=", 1.7))
+    if missing:
+        return missing
+    seeds = _seeds(settings)
+    with running_cluster(settings) as cluster:
+        http, start = server_bound(settings, seeds, cluster), startup(settings, cluster)
+    served = f"{seeds} jobs on the openai backend, a local server taking {LATENCY_S * 1000:.0f} ms per request"
+    rows: list[Row] = [
+        _figure("ray-http", http, LOCAL, ON_RAY, Target(">=", 1.7), served),
+        _figure("ray-http", http, LOCAL, JOINED, Target(">=", 1.7), served),
+    ]
+    note = "a local Ray started as the executor does, or a cluster started with `ray start --head` joined"
+    for subject in ("start a local Ray, 2 actors ready", "join a running cluster, 2 actors ready"):
+        rows.append(_figure("ray-startup", start, subject, "import ray", None, note))
+    return rows

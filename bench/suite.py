@@ -11,6 +11,7 @@ from collections.abc import Callable
 from .bench_batching import runner_batching
 from .bench_first_image import first_image
 from .bench_multirun import sd1, tiny_sd
+from .bench_ray import ray_cpu, ray_http
 from .harness import Figure, Row, Settings, Target, Unavailable
 
 
@@ -98,6 +99,8 @@ BENCHES: dict[str, Callable[[Settings], list[Row]]] = {
     "resume": resume,
     "http-concurrency": http_concurrency,
     "sdcpp": sdcpp,
+    "ray-http": ray_http,
+    "ray-cpu": ray_cpu,
 }
 
 

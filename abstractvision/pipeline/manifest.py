@@ -360,7 +360,8 @@ class Manifest:
         self._record_error("pending", job_id, error, attempts, duration_s)
 
     def release(self, job_ids: list[str]) -> None:
-        """Failed jobs back to pending (their error and attempts kept): their group stopped, not their fault."""
+        """Jobs back to pending (their error and attempts kept), not by their fault: their group stopped, or
+        Ctrl-C took them back from a worker before they ran."""
         with self.atomic():
             self.conn.executemany("UPDATE jobs SET status = 'pending' WHERE job_id = ?", [(j,) for j in job_ids])
 

@@ -29,7 +29,7 @@ from .plan import Plan
 from .preflight import preflight
 from .preview import RunPlan
 from .run_dir import RunDir
-from .worker import GroupDescription, JobFailed, JobSpec, Worker, WorkerFactory
+from .worker import GroupDescription, JobFailed, JobNotRun, JobSpec, Worker, WorkerFactory
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +216,9 @@ class Runner:
         guard: _GroupGuard,
         group: GroupDescription,
     ) -> None:
+        if isinstance(outcome, JobNotRun):
+            manifest.release([job.job_id])
+            return
         if isinstance(outcome, JobFailed):
             reason = guard.observe(job.job_id, outcome)
             if reason or guard.stopped:  # not this job's fault: it stays pending, the group stops

@@ -81,6 +81,11 @@ class JobFailed(Exception):
         return JobFailed, (self.error, self.attempts)
 
 
+class JobNotRun(Exception):
+    """An executor's outcome for a job it gives back without running it (Ctrl-C cancelled it while it waited
+    on a worker): the job goes back to pending, no attempt counted."""
+
+
 class Worker:
     """Runs one group's jobs. Build it where the work happens; call it once per job; ``close()`` at the end.
 

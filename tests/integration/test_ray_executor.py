@@ -145,16 +145,22 @@ def test_the_driver_killed_mid_run_resumes_with_nothing_lost_or_duplicated(tmp_p
 
 @pytest.mark.slow
 @needs_ray
-def test_ctrl_c_finishes_the_jobs_on_the_workers_and_the_run_resumes(tmp_path: Path, tiny_sd_path: Path) -> None:
-    args, run_dir = (*SWEEP, "seed=range(0,8)", "run.dir=r", *RAY), tmp_path / "r"
+def test_ctrl_c_cancels_the_queued_jobs_lets_the_running_ones_finish(tmp_path: Path, tiny_sd_path: Path) -> None:
+    """Each of the 2 workers runs one job and has one queued: after Ctrl-C only the running ones finish."""
+    args, run_dir = (*SWEEP, "seed=range(0,8)", "steps=8", "run.dir=r", *RAY), tmp_path / "r"
     driver = start(args, tmp_path, run_dir, done=1)
+    done_at_signal = count_done(run_dir)
     driver.send_signal(signal.SIGINT)
+    stopped = time.monotonic()
     _, stderr = driver.communicate(timeout=120)
     assert driver.returncode == 130, stderr
     statuses = [row["status"] for row in jobs(run_dir).values()]
     assert "running" not in statuses and "pending" in statuses
+    assert statuses.count("done") <= done_at_signal + 3  # the 2 running (+1 that finished as the signal came)
+    assert time.monotonic() - stopped < 60
     assert cli(*args, cwd=tmp_path).returncode == 0
     assert_complete(run_dir, 8)
+    assert {row["attempts"] for row in jobs(run_dir).values()} == {1}  # a cancelled job never counted an attempt
 
 
 @pytest.mark.slow

@@ -2,7 +2,8 @@
 
 ``open_executor(settings)`` gives what ``run.executor`` names, ready to run groups: ``run(group, make_worker,
 items, stop)`` builds the group's worker(s) from its description and yields ``(job, outcome)`` in the
-driver's thread, where ``outcome`` is a ``JobResult``, a ``JobFailed`` or another exception.
+driver's thread, where ``outcome`` is a ``JobResult``, a ``JobFailed``, a ``JobNotRun`` (given back unrun after
+``stop``) or another exception.
 """
 
 from __future__ import annotations

@@ -50,7 +50,14 @@ def connect(address: str | None) -> str:
         options, where = {"address": address}, f"the Ray cluster at {address!r}"
     try:
         ray.init(**options, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    except Exception as exc:
+        if address is None:  # e.g. Ray's bare Exception when its raylet is not up within its fixed 30 s
+            raise BackendUnavailableError(
+                f"could not start a local Ray: {str(exc).rstrip('.')}; on a busy machine, start Ray once with "
+                "`ray start --head` and join it with run.ray_address=auto"
+            ) from exc
+        if not isinstance(exc, (ConnectionError, RuntimeError, ValueError)):
+            raise
         hint = "start one with `ray start --head`" if address == "auto" else "check the address"
         raise InvalidParameterError(
             "run.ray_address", f"cannot join {where}: {exc}; {hint}, or leave it unset to start a local Ray"
