@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import AbstractVisionError, BackendConnectionError, Scope, scope_of
+from ..errors import AbstractVisionError, BackendConnectionError, RunWriteError, Scope, scope_of
 from ..outputs.writer import outputs_intact, write_job_outputs
 from .config import RunConfig, redact_overrides
 from .executors import open_executor
@@ -235,9 +235,16 @@ class Runner:
             summary.failed += 1
             return
         guard.observe(job.job_id, None)
-        written = write_job_outputs(
-            run_dir, RunDir(run_dir).outputs, job.job_id, job.identity, outcome.assets, {"inputs": dict(job.inputs)}
-        )
+        try:
+            written = write_job_outputs(
+                run_dir, RunDir(run_dir).outputs, job.job_id, job.identity, outcome.assets, {"inputs": dict(job.inputs)}
+            )
+        except OSError as exc:  # a full or failing disk: the job is not done, and nothing after it can be
+            manifest.release([job.job_id])
+            raise RunWriteError(
+                f"job {job.job_id}: its outputs could not be written in {RunDir(run_dir).outputs} "
+                f"({exc.strerror or exc}); the run stopped. {RunWriteError.advice}"
+            ) from None
         timings = dict(outcome.assets[0].metadata.get("timings") or {})
         timings["duration_s"] = outcome.duration_s
         manifest.mark_done(job.job_id, written.output, written.sha256, outcome.attempts, timings)
