@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import AbstractVisionError, BackendConnectionError, RunWriteError, Scope, scope_of
+from ..errors import AbstractVisionError, BackendConnectionError, RunError, RunWriteError, Scope, scope_of
 from ..outputs.writer import outputs_intact, write_job_outputs
 from .config import RunConfig, redact_overrides
 from .executors import open_executor
@@ -200,6 +200,8 @@ class Runner:
                 for job, outcome in outcomes:
                     self._record(job, outcome, manifest, run_dir, summary, guard, group)
                     bar.update(1)
+        except RunError:  # the run folder itself failed (a full disk): nothing more can be recorded anywhere
+            raise
         except AbstractVisionError as exc:  # the group's worker could not even be built (a package, a bad file)
             guard.stopped = StoppedGroup(group.model.name, group.backend, exc, "its backend could not be built")
         if guard.stopped:

@@ -40,16 +40,17 @@ def image_server() -> Iterator[ImageServer]:
 
 
 @pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Tmpfs]]:
-    """``tmpfs("256k")`` mounts a tmpfs of that size under ``tmp_path``; unmounted after the test."""
+def tmpfs(tmp_path: Path) -> Iterator[Callable[..., Tmpfs]]:
+    """``tmpfs("256k")`` mounts a tmpfs of that size under ``tmp_path`` (or ``at=`` a folder); unmounted after
+    the test. Skips, saying why, where mounting is not permitted."""
     if shutil.which("mount") is None or os.geteuid() != 0:
-        pytest.skip("the disk-full tests mount a tmpfs, which needs root and the mount command")
+        pytest.skip("the disk tests mount a tmpfs, which needs root and the mount command")
     mounted: list[Tmpfs] = []
 
-    def mount(size: str) -> Tmpfs:
-        mounted.append(Tmpfs(tmp_path / f"fs{len(mounted)}", size))
+    def mount(size: str, at: Path | None = None) -> Tmpfs:
+        mounted.append(Tmpfs(at or tmp_path / f"fs{len(mounted)}", size))
         return mounted[-1]
 
     yield mount
-    for fs in mounted:
+    for fs in reversed(mounted):
         fs.unmount()

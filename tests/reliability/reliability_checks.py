@@ -14,7 +14,6 @@ import random
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -139,17 +138,22 @@ def _png() -> bytes:
 
 
 class ImageServer:
-    """An OpenAI-compatible images route on 127.0.0.1 that answers every request at once with the same PNG.
+    """An OpenAI-compatible images route on 127.0.0.1 that answers every request with the same PNG, after
+    ``delay_s``; a request whose prompt contains ``slow`` is held a minute (a job to kill the runner under).
 
     Each answer is one write (headers and body together): two writes would meet the client's delayed ACK and
-    cost 40 ms a request. It keeps no record of requests, so it can serve 10,000 of them in constant memory.
+    cost 40 ms a request. It keeps no record of requests, so it serves 10,000 of them in constant memory.
     """
 
     def __init__(self, delay_s: float = 0.0) -> None:
         body = json.dumps({"created": 1, "data": [{"b64_json": base64.b64encode(_png()).decode()}]}).encode()
         self.requests = 0
+        """Image requests answered or held (``GET /models`` not counted)."""
+        self.stopping = threading.Event()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _image_handler(self, body, delay_s))
         self.httpd.daemon_threads = True
+        self.httpd.block_on_close = False  # a held request must not hold the test's end
+        self.httpd.handle_error = lambda request, address: None  # a killed client leaves a broken pipe: expected
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     @property
@@ -157,6 +161,7 @@ class ImageServer:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
     def stop(self) -> None:
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -169,14 +174,14 @@ def _image_handler(server: ImageServer, body: bytes, delay_s: float) -> type[Bas
             pass
 
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            request = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             server.requests += 1
-            if delay_s:
-                time.sleep(delay_s)
+            server.stopping.wait(60 if b"slow" in request else delay_s)
+            self.do_GET()
+
+        def do_GET(self) -> None:  # GET /models: reachable (any JSON will do)
             head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
             self.wfile.write(head.encode() + body)
-
-        do_GET = do_POST  # GET /models: reachable
 
     return Handler
 
