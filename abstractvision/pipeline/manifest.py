@@ -134,7 +134,6 @@ class Manifest:
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute("PRAGMA busy_timeout=5000")
                 self.migrate()
-                self._check_integrity()
             self.conn.execute("SELECT count(*) FROM jobs").fetchone()
         except sqlite3.DatabaseError as exc:
             if _corrupt(exc):
@@ -188,10 +187,14 @@ class Manifest:
                 f"{self.path} could not be written ({exc}); the run stopped. {RunWriteError.advice}"
             ) from None
 
-    def _check_integrity(self) -> None:
+    def check_integrity(self) -> None:
         """SQLite's own structural check (every page of every table and index), before a runner writes here."""
-        problems = [row[0] for row in self.conn.execute("PRAGMA quick_check(3)")]
+        try:
+            problems = [row[0] for row in self.conn.execute("PRAGMA quick_check(3)")]
+        except sqlite3.DatabaseError as exc:
+            problems = [str(exc)]
         if problems != ["ok"]:
+            self.conn.close()
             raise damaged(self.path, "; ".join(problems))
 
     def identity_version(self) -> int:

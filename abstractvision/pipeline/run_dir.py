@@ -56,9 +56,10 @@ class RunDir:
             if self.outputs.is_dir():  # a run's manifest, truncated or overwritten
                 raise damaged(manifest, "its first bytes are not SQLite's: truncated or overwritten")
             raise RunError(f"{manifest} is not an AbstractVision manifest (not SQLite); use another run.dir")
-        if manifest.is_file():  # a run made under another identity version is refused before the lock is made
+        if manifest.is_file():  # a damaged run, or one of another identity version, is refused before the lock
             existing = Manifest(manifest, readonly=True)
             try:
+                existing.check_integrity()
                 existing.check_identity_version()
             finally:
                 existing.close()
