@@ -11,10 +11,13 @@ import io
 import json
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -51,7 +54,7 @@ class CrashStats:
     kills_with_temp_files: int = 0
     interrupted_jobs: int = 0
     max_attempts: int = 0
-    delays: list[float] = field(default_factory=list)
+    moments: dict[str, int] = field(default_factory=dict)
 
 
 def check_after_kill(run_dir: Path, done_before: dict[str, tuple[str, float]], kills: int) -> dict[str, Any]:
@@ -81,12 +84,41 @@ def check_complete(run_dir: Path, total: int, kills: int, redone: int = 0) -> di
     return rows
 
 
+def done_count(run_dir: Path) -> int:
+    """How many jobs are done (one cheap query: it runs while the runner works, on a small machine)."""
+    try:
+        with closing(sqlite3.connect(f"file:{run_dir / 'manifest.sqlite'}?mode=ro", uri=True)) as conn:
+            return conn.execute("SELECT count(*) FROM jobs WHERE status = 'done'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+STARTUP_KILLS = 0.25
+"""The share of kills aimed at a runner's start (compose, plan, manifest, model load); the rest land while it works."""
+
+
+def wait_for_moment(process: subprocess.Popen[str], run_dir: Path, rng: random.Random, window_s: float) -> str:
+    """Wait for a random moment of ``process``'s life, drawn from ``rng``: within its first seconds, or within
+    ``window_s`` after it finished its first job (when a kill can land mid-write). Returns which."""
+    if rng.random() < STARTUP_KILLS:
+        moment, delay = "startup", rng.uniform(0, 4.0)
+    else:
+        moment, delay, done = "working", rng.uniform(0, window_s), done_count(run_dir)
+        while process.poll() is None and done_count(run_dir) == done:
+            time.sleep(0.1)
+    try:
+        process.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        pass
+    return moment
+
+
 def kill_loop(
     args: Callable[[str], tuple[str, ...]], cwd: Path, total: int, kills: int, rng: random.Random, window_s: float
 ) -> CrashStats:
-    """``kill -9`` runners of ``args(run_dir)`` at moments drawn from ``rng`` in ``[0, window_s)`` after their start,
-    ``kills`` times, checking the folder after each kill. A runner that finishes before its moment completes its
-    folder (checked whole) and the next runner starts a new one. The last folder is then finished and checked."""
+    """``kill -9`` runners of ``args(run_dir)`` at random moments (``wait_for_moment``), ``kills`` times, checking
+    the folder after each kill. A runner that finishes before its moment completes its folder (checked whole) and
+    the next runner starts a new one. The last folder is then finished and checked."""
     stats, folder, folder_kills, done_before = CrashStats(), 0, 0, {}
     while True:
         run_dir = cwd / f"r{folder}"
@@ -94,16 +126,13 @@ def kill_loop(
             result = cli(*args(run_dir.name), cwd=cwd)
             assert result.returncode == 0, result.stderr[-3000:]
         else:
-            delay = rng.uniform(0, window_s)
-            stats.delays.append(round(delay, 2))
             process = popen(*args(run_dir.name), cwd=cwd)
-            try:
-                _, stderr = process.communicate(timeout=delay)
-                assert process.returncode == 0, stderr[-3000:]
-            except subprocess.TimeoutExpired:
+            moment = wait_for_moment(process, run_dir, rng, window_s)
+            if process.poll() is None:
                 process.kill()
                 process.communicate()
                 stats.kills += 1
+                stats.moments[moment] = stats.moments.get(moment, 0) + 1
                 folder_kills += 1
                 if not (run_dir / "manifest.sqlite").is_file():
                     stats.kills_before_manifest += 1
@@ -113,6 +142,8 @@ def kill_loop(
                 rows = check_after_kill(run_dir, done_before, folder_kills)
                 done_before = {j: (r["sha256"], r["finished_at"]) for j, r in rows.items() if r["status"] == "done"}
                 continue
+            _, stderr = process.communicate()
+            assert process.returncode == 0, stderr[-3000:]
         rows = check_complete(run_dir, total, folder_kills)
         stats.runs_completed += 1
         stats.jobs_checked += len(rows)

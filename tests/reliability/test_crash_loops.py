@@ -29,7 +29,7 @@ def bad_job_running(run_dir: Path, after: float) -> bool:
 def test_crash_looping_jobs_are_quarantined_among_many_good_ones(
     tmp_path: Path, image_server: ImageServer, rng: random.Random
 ) -> None:
-    good, bad = counts(fast=40, full=100), counts(fast=2, full=4)
+    good, bad = counts(fast=40, full=60), counts(fast=2, full=3)
     prompts = [f"fox{i}" for i in range(good)]
     for i in range(bad):
         prompts.insert(rng.randrange(len(prompts) + 1), f"slow{i}")

@@ -16,23 +16,23 @@ RESUMABLE = "run.max_interrupts=1000"
 
 
 def test_kill_9_a_local_tiny_sd_run(tmp_path: Path, tiny_sd_path: Path, rng: random.Random) -> None:
-    kills = counts(fast=2, full=12)
+    kills = counts(fast=2, full=8)
 
     def args(run_dir: str) -> tuple[str, ...]:
         return ("run", *TINY, f"seed=range(0,{JOBS})", f"run.dir={run_dir}", RESUMABLE)
 
-    stats = kill_loop(args, tmp_path, JOBS, kills, rng, window_s=10.0)
+    stats = kill_loop(args, tmp_path, JOBS, kills, rng, window_s=2.0)
     report("kill -9, local tiny-sd", jobs=JOBS, **vars(stats))
     assert stats.kills == kills and stats.runs_completed >= 1
 
 
 def test_kill_9_an_http_run_with_concurrency_4(tmp_path: Path, image_server: ImageServer, rng: random.Random) -> None:
-    kills = counts(fast=2, full=10)
+    kills = counts(fast=2, full=12)
 
     def args(run_dir: str) -> tuple[str, ...]:
         overrides = http_args(image_server, f"seed=range(0,{JOBS})", "run.concurrency=4")
         return ("run", *overrides, f"run.dir={run_dir}", RESUMABLE)
 
-    stats = kill_loop(args, tmp_path, JOBS, kills, rng, window_s=4.0)
+    stats = kill_loop(args, tmp_path, JOBS, kills, rng, window_s=1.0)
     report("kill -9, HTTP concurrency=4", jobs=JOBS, requests=image_server.requests, **vars(stats))
     assert stats.kills == kills and stats.runs_completed >= 1

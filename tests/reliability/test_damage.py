@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,11 +72,20 @@ def overwritten_header(path: Path, rng: random.Random) -> None:
     path.write_bytes(bytes(data))
 
 
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ImageServer, tuple[str, ...], Path]]:
+    """One finished run, for the damage cases to copy: its server, its command and its folder."""
+    server = ImageServer()
+    args, run_dir = finished_run(tmp_path_factory.mktemp("finished"), server)
+    yield server, args, run_dir
+    server.stop()
+
+
 @pytest.mark.parametrize("damage", [truncate_to_zero, truncate_to_half, garbage_pages, overwritten_header])
-def test_a_damaged_manifest_is_refused_with_the_way_out(
-    damage, tmp_path: Path, image_server: ImageServer, rng: random.Random
-) -> None:
-    args, run_dir = finished_run(tmp_path, image_server)
+def test_a_damaged_manifest_is_refused_with_the_way_out(damage, finished, tmp_path: Path, rng: random.Random) -> None:
+    image_server, args, template = finished
+    run_dir = tmp_path / "r"
+    shutil.copytree(template, run_dir)
     damage(run_dir / "manifest.sqlite", rng)
     before, requests = snapshot(run_dir), image_server.requests
 
@@ -98,11 +109,11 @@ def test_a_damaged_manifest_is_refused_with_the_way_out(
 def test_a_damaged_wal_loses_only_the_commits_after_the_damage(
     tmp_path: Path, image_server: ImageServer, rng: random.Random
 ) -> None:
-    jobs_ = 200
+    jobs_ = 100
     args = ("run", *http_args(image_server, f"seed=range(0,{jobs_})"), "run.dir=r")
     runner = popen(*args, cwd=tmp_path)
     run_dir = tmp_path / "r"
-    wait_for_done(run_dir, runner, at_least=40)
+    wait_for_done(run_dir, runner, at_least=30)
     runner.kill()  # kill -9: the last commits are in the WAL only
     runner.communicate()
     wal = run_dir / "manifest.sqlite-wal"
@@ -118,3 +129,14 @@ def test_a_damaged_wal_loses_only_the_commits_after_the_damage(
     assert result.returncode == 0, result.stderr
     check_complete(run_dir, jobs_, kills=1)
     report("damaged WAL", jobs=jobs_, done_at_kill=done_in_wal, done_after_damage=done_after, wal_bytes=len(data))
+
+
+def test_a_missing_manifest_is_never_recreated_over_the_outputs(tmp_path: Path, image_server: ImageServer) -> None:
+    args, run_dir = finished_run(tmp_path, image_server)
+    for side in ("", "-wal", "-shm"):
+        (run_dir / f"manifest.sqlite{side}").unlink(missing_ok=True)
+    before = snapshot(run_dir)
+    result = cli(*args, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "run.dir 'r' holds other files (outputs) and no manifest.sqlite" in result.stderr
+    assert snapshot(run_dir) == before
