@@ -7,6 +7,7 @@ must pass afterwards, a fast image server on 127.0.0.1, a small tmpfs, and RSS s
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -152,6 +153,15 @@ def kill_loop(
         if stats.kills == kills:
             return stats
         folder, folder_kills, done_before = folder + 1, 0, {}
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` by relative path, with its SHA-256."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def report(name: str, **numbers: Any) -> None:

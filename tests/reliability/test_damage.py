@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_checks import ImageServer, check_complete, http_args, report
+from reliability_checks import ImageServer, check_complete, http_args, report, snapshot
 from run_helpers import cli, jobs, popen, wait_for_done
-from test_disk import snapshot
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 JOBS = 20

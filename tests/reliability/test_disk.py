@@ -4,24 +4,14 @@ read-only folder is refused before any work, and nothing is written."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
-from reliability_checks import ImageServer, Tmpfs, check_after_kill, check_complete, http_args, report
+from reliability_checks import ImageServer, Tmpfs, check_after_kill, check_complete, http_args, report, snapshot
 from run_helpers import cli, jobs
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 JOBS = 60
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file under ``folder`` by relative path, with its SHA-256."""
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def filling_run_folder(where: str, tmpfs, tmp_path: Path, server: ImageServer) -> tuple[Tmpfs, Path]:
