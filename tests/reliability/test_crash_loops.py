@@ -13,7 +13,7 @@ import pytest
 from reliability_checks import ImageServer, counts, http_args, report
 from run_helpers import cli, jobs, popen
 
-pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(900)]  # many runners on a busy box
 MAX_INTERRUPTS = 2  # the default
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from reliability_checks import TINY, ImageServer, counts, http_args, kill_loop, report
 
-pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(900)]  # many runners on a busy box
 JOBS = 200
 RESUMABLE = "run.max_interrupts=1000"
 """The same job may be running at several kills in a row; quarantine is the crash-loop suite's subject."""

@@ -14,6 +14,7 @@ from run_helpers import popen
 pytestmark = [
     pytest.mark.reliability,
     pytest.mark.slow,
+    pytest.mark.timeout(900),
     pytest.mark.skipif(not FULL, reason="the 10,000-job run is in the full set: RELIABILITY_FULL=1"),
 ]
 JOBS = 10_000
