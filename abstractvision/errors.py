@@ -19,6 +19,8 @@ Every message says what was wrong and how to fix it. The runner's failure policy
     │                                                                                  400/413/422 job, other group
     └── RunError                             run directory / manifest problems         run
         ├── RunLockedError                   another runner holds the run dir          run
+        ├── RunWriteError                    the run folder cannot be written (full)   run
+        ├── ManifestDamagedError             manifest.sqlite truncated or overwritten  run
         └── PreflightError                   a check before any job failed             run
 
 Scopes: ``retry`` is worth another attempt (one budget per job, shared by every layer); ``job`` is
@@ -195,6 +197,21 @@ class RunError(AbstractVisionError):
 
 class RunLockedError(RunError):
     """Another runner is working on the same run directory."""
+
+
+class RunWriteError(RunError):
+    """The run folder could not be written (disk full, read-only, I/O error): the run stops where it is."""
+
+    advice = "free space on the run folder's disk (or make it writable), then run the same command: done jobs are kept"
+
+
+class ManifestDamagedError(RunError):
+    """A run's ``manifest.sqlite`` is truncated or overwritten: refused, never recreated over the run."""
+
+    advice = (
+        "move the run folder aside (keep it) and run the same command to start a new manifest; "
+        "`sqlite3 OLD/manifest.sqlite .recover` may save what the old one held"
+    )
 
 
 class PreflightError(RunError):

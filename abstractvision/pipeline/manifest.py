@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import RunError
+from ..errors import ManifestDamagedError, RunError, RunWriteError
 from .jobs import IDENTITY_VERSION
 
 STATUSES = ("pending", "running", "done", "failed")
@@ -136,6 +136,8 @@ class Manifest:
                 self.migrate()
             self.conn.execute("SELECT count(*) FROM jobs").fetchone()
         except sqlite3.DatabaseError as exc:
+            if _corrupt(exc):
+                raise damaged(self.path, str(exc)) from None
             raise RunError(f"{self.path} is not an AbstractVision manifest ({exc}); use another run.dir") from None
         self.conn.row_factory = sqlite3.Row
         self._depth = 0
@@ -145,24 +147,55 @@ class Manifest:
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        """A transaction; nested calls become SAVEPOINTs. Rolls back and re-raises on error."""
-        if self._depth == 0:
-            self.conn.execute("BEGIN IMMEDIATE")
-        else:
-            self.conn.execute(f"SAVEPOINT sp{self._depth}")
-        self._depth += 1
+        """A transaction; nested calls become SAVEPOINTs. Rolls back and re-raises on error; a write that the
+        disk refuses (full, read-only, I/O error) becomes a ``RunWriteError`` naming the manifest."""
+        with self._write_errors():
+            if self._depth == 0:
+                self.conn.execute("BEGIN IMMEDIATE")
+            else:
+                self.conn.execute(f"SAVEPOINT sp{self._depth}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._rollback()
+                else:
+                    self.conn.execute(f"ROLLBACK TO sp{self._depth}")
+                    self.conn.execute(f"RELEASE sp{self._depth}")
+                raise
+            self._depth -= 1
+            try:
+                self.conn.execute("COMMIT" if self._depth == 0 else f"RELEASE sp{self._depth}")
+            except sqlite3.OperationalError:
+                if self._depth == 0:
+                    self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction, if SQLite has not already (it does after a full disk)."""
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    @contextmanager
+    def _write_errors(self) -> Iterator[None]:
         try:
             yield
-        except BaseException:
-            self._depth -= 1
-            if self._depth == 0:
-                self.conn.execute("ROLLBACK")
-            else:
-                self.conn.execute(f"ROLLBACK TO sp{self._depth}")
-                self.conn.execute(f"RELEASE sp{self._depth}")
-            raise
-        self._depth -= 1
-        self.conn.execute("COMMIT" if self._depth == 0 else f"RELEASE sp{self._depth}")
+        except sqlite3.OperationalError as exc:
+            raise RunWriteError(
+                f"{self.path} could not be written ({exc}); the run stopped. {RunWriteError.advice}"
+            ) from None
+
+    def check_integrity(self) -> None:
+        """SQLite's own structural check (every page of every table and index), before a runner writes here."""
+        try:
+            problems = [row[0] for row in self.conn.execute("PRAGMA quick_check(3)")]
+        except sqlite3.DatabaseError as exc:
+            problems = [str(exc)]
+        if problems != ["ok"]:
+            self.conn.close()
+            raise damaged(self.path, "; ".join(problems))
 
     def identity_version(self) -> int:
         """The job-identity layout this run's ids were made under (1: before versions were recorded)."""
@@ -482,6 +515,20 @@ class Manifest:
                 handle.write(json.dumps(record, sort_keys=True) + "\n")
                 count += 1
         return count
+
+
+def damaged(path: str | Path, reason: str) -> ManifestDamagedError:
+    """The error for a run's manifest that SQLite cannot read: nothing changed, and the way out."""
+    return ManifestDamagedError(
+        f"{path} is damaged ({reason}); nothing was changed, and it is never recreated over the run. "
+        f"The outputs beside it are kept. Way out: {ManifestDamagedError.advice}"
+    )
+
+
+def _corrupt(error: sqlite3.DatabaseError) -> bool:
+    """SQLite says the file is damaged (SQLITE_CORRUPT), not that it is some other file."""
+    code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+
+    return code == sqlite3.SQLITE_CORRUPT if code is not None else "malformed" in str(error)
 
 
 JOB_FIELDS = ("job_id", "backend", "model", "task", "seed")

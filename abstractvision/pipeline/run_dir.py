@@ -9,12 +9,13 @@ Layout::
 ``run``, ``status`` and ``grid`` open run folders only through ``RunDir``; export, gallery and verify
 will too. The lock is an exclusive ``flock``: the kernel releases it when its process exits, however
 it exits (SIGKILL included), so a crashed runner never leaves a stale lock; the file only says who
-holds it.
+holds it, and is emptied on release, so a runner that finds it filled knows that the last one died.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import socket
 import time
@@ -23,8 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import RunError, RunLockedError
-from .manifest import Manifest
+from .manifest import Manifest, damaged
 
+log = logging.getLogger(__name__)
 MANIFEST_FILE = "manifest.sqlite"
 LOCK_FILE = ".lock"
 OUTPUTS_DIR = "outputs"
@@ -51,10 +53,13 @@ class RunDir:
             raise RunError(f"run.dir {str(self.path)!r} is a file, not a folder; pick another run.dir")
         manifest = self.manifest_path
         if manifest.is_file() and _header(manifest) != _SQLITE_HEADER:
+            if self.outputs.is_dir():  # a run's manifest, truncated or overwritten
+                raise damaged(manifest, "its first bytes are not SQLite's: truncated or overwritten")
             raise RunError(f"{manifest} is not an AbstractVision manifest (not SQLite); use another run.dir")
-        if manifest.is_file():  # a run made under another identity version is refused before the lock is made
+        if manifest.is_file():  # a damaged run, or one of another identity version, is refused before the lock
             existing = Manifest(manifest, readonly=True)
             try:
+                existing.check_integrity()
                 existing.check_identity_version()
             finally:
                 existing.close()
@@ -117,12 +122,16 @@ class RunLock:
                 f"run dir {str(self.run_dir)!r} is in use by another runner ({holder}); wait for it to finish, "
                 "stop it, or pick another run.dir (the lock goes away by itself when that process exits)"
             ) from None
+        left = os.pread(fd, 200, 0).decode(errors="replace").strip()
+        if left:
+            log.warning("run dir %r: its last runner (%s) did not exit cleanly; taking over", str(self.run_dir), left)
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}".encode())
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
+            os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import AbstractVisionError, BackendConnectionError, Scope, scope_of
+from ..errors import AbstractVisionError, BackendConnectionError, RunError, RunWriteError, Scope, scope_of
 from ..outputs.writer import outputs_intact, write_job_outputs
 from .config import RunConfig, redact_overrides
 from .executors import open_executor
@@ -200,6 +200,8 @@ class Runner:
                 for job, outcome in outcomes:
                     self._record(job, outcome, manifest, run_dir, summary, guard, group)
                     bar.update(1)
+        except RunError:  # the run folder itself failed (a full disk): nothing more can be recorded anywhere
+            raise
         except AbstractVisionError as exc:  # the group's worker could not even be built (a package, a bad file)
             guard.stopped = StoppedGroup(group.model.name, group.backend, exc, "its backend could not be built")
         if guard.stopped:
@@ -238,9 +240,16 @@ class Runner:
             summary.failed += 1
             return
         guard.observe(job.job_id, None)
-        written = write_job_outputs(
-            run_dir, RunDir(run_dir).outputs, job.job_id, job.identity, outcome.assets, {"inputs": dict(job.inputs)}
-        )
+        try:
+            written = write_job_outputs(
+                run_dir, RunDir(run_dir).outputs, job.job_id, job.identity, outcome.assets, {"inputs": dict(job.inputs)}
+            )
+        except OSError as exc:  # a full or failing disk: the job is not done, and nothing after it can be
+            manifest.release([job.job_id])
+            raise RunWriteError(
+                f"job {job.job_id}: its outputs could not be written in {RunDir(run_dir).outputs} "
+                f"({exc.strerror or exc}); the run stopped. {RunWriteError.advice}"
+            ) from None
         timings = dict(outcome.assets[0].metadata.get("timings") or {})
         timings["duration_s"] = outcome.duration_s
         manifest.mark_done(job.job_id, written.output, written.sha256, outcome.attempts, timings)
