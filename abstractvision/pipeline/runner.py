@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import AbstractVisionError, BackendConnectionError, Scope, scope_of
-from ..outputs.writer import outputs_intact, write_job_outputs
+from ..outputs.writer import WrittenOutput, outputs_intact, write_job_outputs
 from .config import RunConfig, redact_overrides
 from .executors import open_executor
 from .manifest import Manifest
@@ -29,7 +29,8 @@ from .plan import Plan
 from .preflight import preflight
 from .preview import RunPlan
 from .run_dir import RunDir
-from .worker import GroupDescription, JobFailed, JobSpec, Worker, WorkerFactory
+from .worker import GroupDescription, JobFailed, JobResult, JobSpec, Worker, WorkerFactory
+from .writer_thread import WriterThread
 
 log = logging.getLogger(__name__)
 
@@ -195,23 +196,29 @@ class Runner:
                 manifest.mark_running(row["job_id"])
                 yield JobSpec.from_row(row)
 
-        try:
-            with closing(self._executor.run(group, self._make_worker, items(), self.stop)) as outcomes:
-                for job, outcome in outcomes:
-                    self._record(job, outcome, manifest, run_dir, summary, guard, group)
-                    bar.update(1)
-        except AbstractVisionError as exc:  # the group's worker could not even be built (a package, a bad file)
-            guard.stopped = StoppedGroup(group.model.name, group.backend, exc, "its backend could not be built")
+        with WriterThread(partial(_write_outputs, run_dir)) as writer:  # files written while the next job runs
+            try:
+                with closing(self._executor.run(group, self._make_worker, items(), self.stop)) as outcomes:
+                    for job, outcome in outcomes:
+                        if isinstance(outcome, JobResult):
+                            guard.observe(job.job_id, None)
+                            writer.submit(job, outcome)
+                        else:
+                            self._record_failure(job, outcome, manifest, summary, guard, group)
+                            bar.update(1)
+                        self._mark_done(writer.written(), manifest, summary, bar)
+            except AbstractVisionError as exc:  # the group's worker could not even be built (a package, a bad file)
+                guard.stopped = StoppedGroup(group.model.name, group.backend, exc, "its backend could not be built")
+            self._mark_done(writer.drain(), manifest, summary, bar)
         if guard.stopped:
             guard.stopped.pending = manifest.count_todo(plan_id, group.key)
             summary.stopped_groups.append(guard.stopped)
 
-    def _record(
+    def _record_failure(
         self,
         job: JobSpec,
-        outcome: Any,
+        outcome: BaseException,
         manifest: Manifest,
-        run_dir: Path,
         summary: RunSummary,
         guard: _GroupGuard,
         group: GroupDescription,
@@ -230,18 +237,20 @@ class Runner:
             if not isinstance(outcome.error, BackendConnectionError):  # those: with their group if the breaker trips
                 log.warning("job %s failed after %d attempt(s): %s", job.job_id, outcome.attempts, outcome.error)
             return
-        if isinstance(outcome, BaseException):
-            manifest.mark_failed(job.job_id, outcome, 1, 0.0)
-            summary.failed += 1
-            return
-        guard.observe(job.job_id, None)
-        written = write_job_outputs(
-            run_dir, RunDir(run_dir).outputs, job.job_id, job.identity, outcome.assets, {"inputs": dict(job.inputs)}
-        )
-        timings = dict(outcome.assets[0].metadata.get("timings") or {})
-        timings["duration_s"] = outcome.duration_s
-        manifest.mark_done(job.job_id, written.output, written.sha256, outcome.attempts, timings)
-        summary.done += 1
+        manifest.mark_failed(job.job_id, outcome, 1, 0.0)
+        summary.failed += 1
+
+    def _mark_done(
+        self, written: Iterable[tuple[JobSpec, JobResult, WrittenOutput]], manifest: Manifest, summary: RunSummary,
+        bar: Any,
+    ) -> None:  # fmt: skip
+        """Jobs whose files are in place: done, with their main file's SHA-256, in one transaction each."""
+        for job, outcome, output in written:
+            timings = dict(outcome.assets[0].metadata.get("timings") or {})
+            timings["duration_s"] = outcome.duration_s
+            manifest.mark_done(job.job_id, output.output, output.sha256, outcome.attempts, timings)
+            summary.done += 1
+            bar.update(1)
 
     def _release(self, job_ids: list[str], error: BaseException, manifest: Manifest, summary: RunSummary) -> None:
         """The jobs of a connection-failure streak (failed with ``error``'s class) were not at fault either:
@@ -278,6 +287,12 @@ class _SignalGuard:
             raise KeyboardInterrupt
         self.stop.set()
         print("\nstopping after the current job (Ctrl-C again to abort now)", file=sys.stderr)
+
+
+def _write_outputs(run_dir: Path, job: JobSpec, outcome: JobResult) -> WrittenOutput:
+    """``job``'s files (on the writer thread): its assets with their provenance chunks, and the sidecar."""
+    folder = RunDir(run_dir).outputs
+    return write_job_outputs(run_dir, folder, job.job_id, job.identity, outcome.assets, {"inputs": dict(job.inputs)})
 
 
 def _count_advice(summary: RunSummary, error: BaseException, count: int) -> None:
