@@ -2,7 +2,7 @@
 
 Jobs come from the manifest in plan order, so the jobs of a seed sweep arrive side by side. A batch grows while
 the next job is alike but for its seed and the backend accepts the seeds together (``Worker.batchable``); any
-other job starts the next batch. No job waits for a later one, so a batch never reorders the run.
+other job starts the next batch. Batches keep the jobs' order.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ def batches(jobs: Iterable[Job], size: int, batchable: Callable[[Sequence[Job]],
     """``jobs`` in order, as lists of at most ``size`` consecutive jobs that ``batchable`` accepts together."""
     batch: list[Job] = []
     for job in jobs:
-        if batch and (len(batch) >= size or not batchable([*batch, job])):
+        if batch and not batchable([*batch, job]):
             yield batch
             batch = []
         batch.append(job)
+        if len(batch) >= size:  # at once: a full batch never waits for (and marks running) the next job
+            yield batch
+            batch = []
     if batch:
         yield batch
