@@ -65,10 +65,10 @@ class VisionBackend(ABC):
 
     def can_batch(self, task: str, seeds: Sequence[int | None]) -> bool:
         """Whether requests of ``task`` alike but for their ``seeds`` can run as one engine call
-        (``generate_images``) whose images equal, within ±1 per pixel, the single calls'."""
+        (``generate_batch``) whose images equal, within ±1 per pixel, the single calls'."""
         return False
 
-    def generate_images(
+    def generate_batch(
         self, requests: Sequence[ImageGenerationRequest], *, progress: ProgressCallback | None = None
     ) -> list[GeneratedAsset]:
         """``requests`` (accepted by ``can_batch``) as one engine call: one asset per request, in order."""

@@ -155,7 +155,7 @@ class Worker:
         start = time.perf_counter()
         with job_attempts(1):  # one call: a transport's own retries must not repeat the whole batch
             try:
-                assets = self.backend.generate_images([self.request(job) for job in jobs])
+                assets = self.backend.generate_batch([self.request(job) for job in jobs])
             except Exception as exc:
                 if scope_of(exc) is Scope.GROUP or self.stop.is_set():
                     return [JobFailed(exc, 1, time.perf_counter() - start) for _ in jobs]

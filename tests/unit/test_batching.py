@@ -36,14 +36,14 @@ class RecordingBackend(VisionBackend):
     def can_batch(self, task: str, seeds: Sequence[int | None]) -> bool:
         return all(b == a + 1 for a, b in itertools.pairwise(seeds))  # type: ignore[operator]
 
-    def generate_images(self, requests: Sequence[ImageGenerationRequest], **_: Any) -> list[GeneratedAsset]:
+    def generate_batch(self, requests: Sequence[ImageGenerationRequest], **_: Any) -> list[GeneratedAsset]:
         self.calls.append([r.seed for r in requests])
         if self.batch_error is not None and len(requests) > 1:
             raise self.batch_error
         return [GeneratedAsset("image", b"", "image/png", {"seed": r.seed}) for r in requests]
 
     def generate_image(self, request: ImageGenerationRequest, **_: Any) -> GeneratedAsset:
-        return self.generate_images([request])[0]
+        return self.generate_batch([request])[0]
 
 
 def job(seed: int, prompt: str = "a fox") -> JobSpec:

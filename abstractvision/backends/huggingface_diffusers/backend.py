@@ -195,13 +195,13 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
     def generate_image(
         self, request: ImageGenerationRequest, *, progress: ProgressCallback | None = None
     ) -> GeneratedAsset:
-        return self.generate_images([request], progress=progress)[0]
+        return self.generate_batch([request], progress=progress)[0]
 
     def can_batch(self, task: str, seeds: Sequence[int | None]) -> bool:
         """Text to image batches any seeds: one CPU generator per image, as a single call would seed it."""
         return task == TEXT_TO_IMAGE
 
-    def generate_images(
+    def generate_batch(
         self, requests: Sequence[ImageGenerationRequest], *, progress: ProgressCallback | None = None
     ) -> list[GeneratedAsset]:
         """One pipeline call for ``requests`` (alike but for their seeds): ``num_images_per_prompt`` images
