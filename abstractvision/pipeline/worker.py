@@ -21,7 +21,7 @@ from typing import Any
 
 from ..attempts import job_attempts
 from ..backends.base_backend import VisionBackend
-from ..errors import Scope, is_retryable, scope_of
+from ..errors import GenerationError, Scope, is_retryable, scope_of
 from ..registry import ModelSpec
 from ..tasks import FILE_PARAMS, get_task
 from ..types import GeneratedAsset, VisionRequest
@@ -156,6 +156,8 @@ class Worker:
         with job_attempts(1):  # one call: a transport's own retries must not repeat the whole batch
             try:
                 assets = self.backend.generate_batch([self.request(job) for job in jobs])
+                if len(assets) != len(jobs):  # a server that ignores ``n``: one image per job is owed
+                    raise GenerationError(f"a batch of {len(jobs)} jobs came back with {len(assets)} image(s)")
             except Exception as exc:
                 if scope_of(exc) is Scope.GROUP or self.stop.is_set():
                     return [JobFailed(exc, 1, time.perf_counter() - start) for _ in jobs]
