@@ -2,7 +2,8 @@
 
 Order of work: validate everything and build the backends (no weights loaded), and only then touch
 the run folder: lock it, record the plan, check finished outputs, run what is left. Each backend
-group (backend + options + model) loads once, runs all of its jobs, and unloads. The runner never
+group (backend + options + model) loads once, runs all of its jobs, and unloads. A job's files are written on
+a writer thread while the next job generates; this (driver) thread alone writes the manifest. The runner never
 imports torch; backends do, when they load.
 """
 
