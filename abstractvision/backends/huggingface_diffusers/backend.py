@@ -257,7 +257,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
     ) -> list[GeneratedAsset]:
         """One image per seed in one call: ``call`` completed with the recorded parameters, each image a PNG."""
         call = {**image_call(params), **call}
-        result, records = self.run_batch_pipeline(
+        result, records = self.run_pipeline(
             task, pipeline_kind, request.extra, seeds, params, call, progress, lambda r: r.images[0].size
         )
         flagged = getattr(result, "nsfw_content_detected", None)
@@ -273,33 +273,17 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         task: str,
         pipeline_kind: str,
         extra: dict[str, Any],
-        seed: int | None,
-        params: dict[str, Any],
-        call: dict[str, Any],
-        progress: ProgressCallback | None,
-        output_size: Any,
-    ) -> tuple[Any, dict[str, Any]]:
-        """Run pipeline ``pipeline_kind`` once with ``call`` (its arguments); ``(result, metadata)``.
-
-        ``output_size(result)`` is the ``(width, height)`` made, recorded in ``params``.
-        """
-        result, (metadata,) = self.run_batch_pipeline(
-            task, pipeline_kind, extra, [seed], params, call, progress, output_size
-        )
-        return result, metadata
-
-    def run_batch_pipeline(
-        self,
-        task: str,
-        pipeline_kind: str,
-        extra: dict[str, Any],
         seeds: Sequence[int | None],
         params: dict[str, Any],
         call: dict[str, Any],
         progress: ProgressCallback | None,
         output_size: Any,
     ) -> tuple[Any, list[dict[str, Any]]]:
-        """``run_pipeline`` for one output per seed; the metadata of each (its seed, and the batch it was in)."""
+        """Run pipeline ``pipeline_kind`` once with ``call`` (its arguments), one output per seed; ``(result,
+        metadata of each output)``: its seed, and the batch it was in when there are several.
+
+        ``output_size(result)`` is the ``(width, height)`` made, recorded in ``params``.
+        """
         scheduler_name, adapter_weights = self._check_extra(extra or {})
         seeds = [secrets.randbelow(_SEED_BOUND) if seed is None else seed for seed in seeds]
         with self._lock:  # one request at a time: the scheduler and adapter weights are set per request
