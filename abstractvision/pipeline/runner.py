@@ -197,7 +197,8 @@ class Runner:
                 manifest.mark_running(row["job_id"])
                 yield JobSpec.from_row(row)
 
-        with WriterThread(partial(_write_outputs, run_dir)) as writer:  # files written while the next job runs
+        depth = self.settings.batch_size + 1  # a whole batch waits to be written while the next one generates
+        with WriterThread(partial(_write_outputs, run_dir), depth) as writer:
             try:
                 with closing(self._executor.run(group, self._make_worker, items(), self.stop)) as outcomes:
                     for job, outcome in outcomes:
