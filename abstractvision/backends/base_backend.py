@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import CapabilityNotSupportedError
@@ -62,6 +62,17 @@ class VisionBackend(ABC):
         self, request: ImageGenerationRequest, *, progress: ProgressCallback | None = None
     ) -> GeneratedAsset:
         raise self.unsupported(TEXT_TO_IMAGE)
+
+    def can_batch(self, task: str, seeds: Sequence[int | None]) -> bool:
+        """Whether requests of ``task`` alike but for their ``seeds`` can run as one engine call
+        (``generate_batch``) whose images equal, within ±1 per pixel, the single calls'."""
+        return False
+
+    def generate_batch(
+        self, requests: Sequence[ImageGenerationRequest], *, progress: ProgressCallback | None = None
+    ) -> list[GeneratedAsset]:
+        """``requests`` (accepted by ``can_batch``) as one engine call: one asset per request, in order."""
+        return [self.generate_image(request, progress=progress) for request in requests]
 
     def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
         raise self.unsupported(IMAGE_TO_IMAGE)

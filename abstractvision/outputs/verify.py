@@ -164,6 +164,12 @@ def _recorded_metadata(stored_path: Path) -> dict[str, Any]:
 
 def _explain(recorded: Mapping[str, Any], fresh: Mapping[str, Any]) -> str:
     """What differs between the run's environment and this one, or that nothing does (then it is a bug)."""
+    batch = recorded.get("batch")
+    if batch:  # verify makes one image per call
+        return (
+            f"made in a batch of {batch['size']} (run.batch_size), re-made alone: batched pixels can differ from a "
+            "single call's by 1 level; compare with --tolerance 1"
+        )
     differences = [f"{key} {recorded.get(key, 'not recorded')} -> {fresh.get(key)}"
                    for key in ("device", "dtype", "threads") if recorded.get(key) != fresh.get(key)]  # fmt: skip
     old, new = recorded.get("versions", {}), fresh.get("versions", {})

@@ -50,6 +50,8 @@ class RunSettings:
     retry_delay_s: float = 1.0
     max_connection_failures: int = 3
     concurrency: int = 1
+    batch_size: int = 1
+    """Jobs run as one engine call where the backend can batch them (alike but for their seeds); out of job ids."""
     dry_run: bool = False
     dry_run_network: bool = False
     sample: int = 5
@@ -75,6 +77,10 @@ class RunSettings:
             raise InvalidParameterError("run.verify", f"must be one of {list(VERIFY_MODES)}, got {settings.verify!r}")
         if settings.executor not in EXECUTORS:
             raise InvalidParameterError("run.executor", f"must be one of {list(EXECUTORS)}, got {settings.executor!r}")
+        if settings.batch_size > 1 and settings.executor == "ray":
+            raise InvalidParameterError(
+                "run.batch_size", "batches run with the local executor only; set run.batch_size=1 with run.executor=ray"
+            )
         if settings.workers is not None and settings.workers < 1:
             raise InvalidParameterError("run.workers", f"must be an integer >= 1 or null, got {settings.workers!r}")
         for name in ("cpus_per_worker", "gpus_per_worker"):
@@ -87,6 +93,7 @@ _MINIMUMS = {
     "base_seed": 0,
     "retries": 0,
     "concurrency": 1,
+    "batch_size": 1,
     "sample": 0,
     "max_connection_failures": 1,
     "max_interrupts": 1,

@@ -11,20 +11,24 @@ runs the same class on another machine, from the same description.
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..attempts import job_attempts
 from ..backends.base_backend import VisionBackend
-from ..errors import is_retryable
+from ..errors import GenerationError, Scope, is_retryable, scope_of
 from ..registry import ModelSpec
 from ..tasks import FILE_PARAMS, get_task
-from ..types import GeneratedAsset
+from ..types import GeneratedAsset, VisionRequest
 from ..vision_manager import VisionManager
 from .config import redact
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -128,14 +132,59 @@ class Worker:
 
     def generate(self, job: JobSpec) -> list[GeneratedAsset]:
         """One attempt: the job's request, checked again (cheap), then the backend method of its task."""
+        return get_task(job.task).run(self.backend, self.request(job))
+
+    def request(self, job: JobSpec) -> VisionRequest:
+        """``job``'s request, checked again (cheap)."""
         task = get_task(job.task)
         params = dict(job.identity["params"])
         files = {name: Path(job.inputs[name]).read_bytes() for name in FILE_PARAMS if name in params}
-        request = self.manager.prepare(job.task, task.build_request(params, job.identity["seed"], files))
-        return task.run(self.backend, request)
+        return self.manager.prepare(job.task, task.build_request(params, job.identity["seed"], files))
+
+    def batchable(self, jobs: Sequence[JobSpec]) -> bool:
+        """Whether ``jobs`` can be one engine call: alike but for their seeds, and the backend batches them."""
+        first = jobs[0]
+        alike = all(job.task == first.task and job.inputs == first.inputs and _but_seed(job) == _but_seed(first)
+                    for job in jobs)  # fmt: skip
+        return alike and self.backend.can_batch(first.task, [job.identity["seed"] for job in jobs])
+
+    def run_batch(self, jobs: Sequence[JobSpec]) -> list[JobResult | JobFailed]:
+        """``jobs`` (``batchable``) as one engine call; each job's outcome, in order.
+
+        A batch that fails for a reason of its group (a model that will not load) fails each of its jobs
+        with it; any other failure (such as memory for the whole batch) runs the jobs one by one, each
+        with its own budget of attempts (the failed batch call counted in each job's attempts).
+        """
+        if len(jobs) == 1:
+            return [self._outcome(jobs[0])]
+        start = time.perf_counter()
+        with job_attempts(1):  # one call: a transport's own retries must not repeat the whole batch
+            try:
+                assets = self.backend.generate_batch([self.request(job) for job in jobs])
+                if len(assets) != len(jobs):  # a server that ignores ``n``: one image per job is owed
+                    raise GenerationError(f"a batch of {len(jobs)} jobs came back with {len(assets)} image(s)")
+            except Exception as exc:
+                if scope_of(exc) is Scope.GROUP or self.stop.is_set():
+                    return [JobFailed(exc, 1, time.perf_counter() - start) for _ in jobs]
+                log.warning("a batch of %d jobs failed (%s); running them one by one", len(jobs), exc)
+                return [self._outcome(job, spent=1) for job in jobs]
+        share = (time.perf_counter() - start) / len(jobs)
+        return [JobResult([asset], 1, share) for asset in assets]
+
+    def _outcome(self, job: JobSpec, spent: int = 0) -> JobResult | JobFailed:
+        try:
+            outcome: JobResult | JobFailed = self(job)
+        except JobFailed as failed:
+            outcome = failed
+        outcome.attempts += spent
+        return outcome
 
     def close(self) -> None:
         self.backend.unload()
+
+
+def _but_seed(job: JobSpec) -> dict[str, Any]:
+    return {key: value for key, value in job.identity.items() if key != "seed"}
 
 
 WorkerFactory = Callable[[GroupDescription], Worker]

@@ -15,7 +15,7 @@ import inspect
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,9 +195,23 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
     def generate_image(
         self, request: ImageGenerationRequest, *, progress: ProgressCallback | None = None
     ) -> GeneratedAsset:
-        params = image_params(request, request.width, request.height)
-        call = {"width": request.width, "height": request.height}
-        return self._run(TEXT_TO_IMAGE, TEXT_TO_IMAGE, request, params, call, progress)
+        return self.generate_batch([request], progress=progress)[0]
+
+    def can_batch(self, task: str, seeds: Sequence[int | None]) -> bool:
+        """Text to image batches any seeds: one CPU generator per image, as a single call would seed it."""
+        return task == TEXT_TO_IMAGE
+
+    def generate_batch(
+        self, requests: Sequence[ImageGenerationRequest], *, progress: ProgressCallback | None = None
+    ) -> list[GeneratedAsset]:
+        """One pipeline call for ``requests`` (alike but for their seeds): ``num_images_per_prompt`` images
+        and a list of generators, image k seeded with request k's seed."""
+        first = requests[0]
+        params = image_params(first, first.width, first.height)
+        call = {"width": first.width, "height": first.height}
+        if len(requests) > 1:
+            call["num_images_per_prompt"] = len(requests)
+        return self._run(TEXT_TO_IMAGE, TEXT_TO_IMAGE, first, [r.seed for r in requests], params, call, progress)
 
     def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
         image = decode_image("image", request.image, "RGB")
@@ -212,7 +226,7 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             params["mask_sha256"] = hashlib.sha256(request.mask).hexdigest()
             mask = resized(decode_image("mask", request.mask, "L"), width, height)
             call.update(mask_image=mask, width=width, height=height)
-        return self._run(IMAGE_TO_IMAGE, pipeline, request, params, call, progress)
+        return self._run(IMAGE_TO_IMAGE, pipeline, request, [request.seed], params, call, progress)[0]
 
     def generate_angles(
         self, request: MultiAngleRequest, *, progress: ProgressCallback | None = None
@@ -236,63 +250,68 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         task: str,
         pipeline_kind: str,
         request: ImageGenerationRequest | ImageEditRequest,
+        seeds: Sequence[int | None],
         params: dict[str, Any],
         call: dict[str, Any],
         progress: ProgressCallback | None,
-    ) -> GeneratedAsset:
-        """One image: ``call`` completed with the recorded parameters, the result encoded as a PNG."""
+    ) -> list[GeneratedAsset]:
+        """One image per seed in one call: ``call`` completed with the recorded parameters, each image a PNG."""
         call = {**image_call(params), **call}
-        result, metadata = self.run_pipeline(
-            task, pipeline_kind, request.extra, request.seed, params, call, progress, lambda r: r.images[0].size
+        result, records = self.run_pipeline(
+            task, pipeline_kind, request.extra, seeds, params, call, progress, lambda r: r.images[0].size
         )
         flagged = getattr(result, "nsfw_content_detected", None)
-        if flagged is not None:  # only when the safety checker ran (safety_checker=true)
-            metadata["nsfw_content_detected"] = bool(flagged[0])
-        image = result.images[0]
-        return GeneratedAsset(
-            media_type="image", data=encode_png(image, metadata), mime_type="image/png", metadata=metadata
-        )
+        assets = []
+        for index, (image, metadata) in enumerate(zip(result.images, records, strict=True)):
+            if flagged is not None:  # only when the safety checker ran (safety_checker=true)
+                metadata["nsfw_content_detected"] = bool(flagged[index])
+            assets.append(GeneratedAsset("image", encode_png(image, metadata), "image/png", metadata))
+        return assets
 
     def run_pipeline(
         self,
         task: str,
         pipeline_kind: str,
         extra: dict[str, Any],
-        seed: int | None,
+        seeds: Sequence[int | None],
         params: dict[str, Any],
         call: dict[str, Any],
         progress: ProgressCallback | None,
         output_size: Any,
-    ) -> tuple[Any, dict[str, Any]]:
-        """Run pipeline ``pipeline_kind`` once with ``call`` (its arguments); ``(result, metadata)``.
+    ) -> tuple[Any, list[dict[str, Any]]]:
+        """Run pipeline ``pipeline_kind`` once with ``call`` (its arguments), one output per seed; ``(result,
+        metadata of each output)``: its seed, and the batch it was in when there are several.
 
         ``output_size(result)`` is the ``(width, height)`` made, recorded in ``params``.
         """
         scheduler_name, adapter_weights = self._check_extra(extra or {})
-        seed = secrets.randbelow(_SEED_BOUND) if seed is None else seed
+        seeds = [secrets.randbelow(_SEED_BOUND) if seed is None else seed for seed in seeds]
         with self._lock:  # one request at a time: the scheduler and adapter weights are set per request
             load_start = time.perf_counter()
             was_loaded = pipeline_kind in self._pipelines
             pipe = self._pipeline(pipeline_kind)
             load_s = 0.0 if was_loaded else time.perf_counter() - load_start
             scheduler_name = scheduler_name or self.config.scheduler or self._base_scheduler[0]
-            result, generate_s = self._call(pipe, call, seed, scheduler_name, adapter_weights, progress)
+            result, generate_s = self._call(pipe, call, seeds, scheduler_name, adapter_weights, progress)
             params["width"], params["height"] = output_size(result)
             _record_engine_defaults(pipe, params)
-            metadata = self._metadata(task, pipe, params, seed, scheduler_name, adapter_weights)
-        metadata["timings"] = {"load_s": round(load_s, 4), "generate_s": round(generate_s, 4)}
-        return result, metadata
+            records = [self._metadata(task, pipe, params, seed, scheduler_name, adapter_weights) for seed in seeds]
+        for index, metadata in enumerate(records):
+            metadata["timings"] = {"load_s": round(load_s, 4), "generate_s": round(generate_s / len(seeds), 4)}
+            if len(seeds) > 1:  # batched pixels can differ from a single call's by ±1 (docs/configuration.md)
+                metadata["batch"] = {"size": len(seeds), "index": index}
+        return result, records
 
     def _call(
         self,
         pipe: Any,
         call: dict[str, Any],
-        seed: int,
+        seeds: list[int],
         scheduler_name: str,
         adapter_weights: dict[str, float],
         progress: ProgressCallback | None,
     ) -> tuple[Any, float]:
-        """Run ``pipe`` once with a fresh scheduler and a CPU generator seeded with ``seed``."""
+        """Run ``pipe`` once with a fresh scheduler and one CPU generator per seed (a list for a batch)."""
         import torch
 
         assert self._base_scheduler is not None
@@ -300,9 +319,10 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
             pipe.scheduler = build_scheduler(scheduler_name, self._base_scheduler[1], "extra.scheduler")
             if self._loras:
                 pipe.set_adapters(list(adapter_weights), adapter_weights=list(adapter_weights.values()))
+            generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
             start = time.perf_counter()
             result = pipe(
-                generator=torch.Generator("cpu").manual_seed(seed),
+                generator=generators if len(generators) > 1 else generators[0],
                 callback_on_step_end=_progress_hook(progress),
                 **{k: v for k, v in call.items() if v is not None},
             )

@@ -61,8 +61,8 @@ def run_video(
         image = decode_image("image", request.image, "RGB")
         call["image"] = resized(image, request.width or image.width, request.height or image.height)
         params["image_sha256"] = hashlib.sha256(request.image).hexdigest()
-    result, metadata = backend.run_pipeline(
-        task, task, request.extra, request.seed, params, call, progress, _frame_size
+    result, (metadata,) = backend.run_pipeline(
+        task, task, request.extra, [request.seed], params, call, progress, _frame_size
     )
     frames = _uint8_frames(result.frames[0])
     params["num_frames"] = len(frames)

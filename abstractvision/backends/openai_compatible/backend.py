@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,6 +226,18 @@ class OpenAICompatibleVisionBackend(VisionBackend):
         """``n`` images (default ``backend.n``) in one request; seeds s, s+1, ... where the server honours them."""
         fields, unsent = self._image_fields(request, n or self.config.n)
         return self._images(TEXT_TO_IMAGE, request, "images/generations", fields, unsent, json=fields)
+
+    def can_batch(self, task: str, seeds: Sequence[int | None]) -> bool:
+        """Only where no seed is sent (profile ``openai``): a server takes one seed per request, so ``n`` images
+        would not be the jobs' seeds; unseeded, one request for ``n`` images is what ``n`` requests would be."""
+        unsent = self.profile.map_params(None, {"seed": 0})[1]
+        return task == TEXT_TO_IMAGE and "seed" in unsent
+
+    def generate_batch(
+        self, requests: Sequence[ImageGenerationRequest], *, progress: ProgressCallback | None = None
+    ) -> list[GeneratedAsset]:
+        """Requests alike but for their (unsent) seeds as one request for ``n`` images."""
+        return self.generate_images(requests[0], n=len(requests))
 
     def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
         return self.edit_images(request, n=1)[0]

@@ -15,7 +15,7 @@ import hashlib
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,6 +189,17 @@ class StableDiffusionCppVisionBackend(VisionBackend):
         """``n`` images in one sd.cpp batch: seeds ``seed``, ``seed + 1``, ... (each recorded)."""
         params = image_params(request, request.width, request.height)
         return self._run(TEXT_TO_IMAGE, request.extra, request.seed, n, params, {}, progress)
+
+    def can_batch(self, task: str, seeds: Sequence[int | None]) -> bool:
+        """Consecutive seeds only: sd.cpp's batch of n from seed s makes exactly the images of seeds s, s+1, ..."""
+        first = seeds[0]
+        return task == TEXT_TO_IMAGE and first is not None and list(seeds) == list(range(first, first + len(seeds)))
+
+    def generate_batch(
+        self, requests: Sequence[ImageGenerationRequest], *, progress: ProgressCallback | None = None
+    ) -> list[GeneratedAsset]:
+        """Requests alike but for their consecutive seeds (``can_batch``) as one sd.cpp batch."""
+        return self.generate_images(requests[0], n=len(requests), progress=progress)
 
     def edit_image(self, request: ImageEditRequest, *, progress: ProgressCallback | None = None) -> GeneratedAsset:
         return self.edit_images(request, n=1, progress=progress)[0]

@@ -26,4 +26,4 @@ def open_executor(settings: RunSettings) -> LocalWorkers | RayWorkers:
         from .ray import RayWorkers
 
         return RayWorkers.connect(settings)
-    return LocalWorkers(settings.concurrency)
+    return LocalWorkers(settings.concurrency, settings.batch_size)

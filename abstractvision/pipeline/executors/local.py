@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..batching import batches
+
 if TYPE_CHECKING:
     import threading
 
@@ -66,10 +68,11 @@ def make_executor(concurrency: int) -> LocalExecutor | ThreadExecutor:
 
 
 class LocalWorkers:
-    """A group's one worker, in this process, fed serially or by ``concurrency`` threads."""
+    """A group's one worker, in this process, fed serially or by ``concurrency`` threads; with ``batch_size``
+    above 1, jobs that one engine call can make go to ``Worker.run_batch`` together."""
 
-    def __init__(self, concurrency: int) -> None:
-        self.concurrency = concurrency
+    def __init__(self, concurrency: int, batch_size: int = 1) -> None:
+        self.concurrency, self.batch_size = concurrency, batch_size
 
     def run(
         self, group: GroupDescription, make_worker: WorkerFactory, items: Iterable[JobSpec], stop: threading.Event
@@ -77,6 +80,13 @@ class LocalWorkers:
         worker = make_worker(group)
         worker.stop = stop  # Ctrl-C also stops retries
         try:
-            yield from make_executor(self.concurrency).map(worker, items)
+            if self.batch_size <= 1:
+                yield from make_executor(self.concurrency).map(worker, items)
+                return
+            jobs = batches(items, self.batch_size, worker.batchable)
+            for batch, outcomes in make_executor(self.concurrency).map(worker.run_batch, jobs):
+                if isinstance(outcomes, BaseException):  # outside the worker contract: each job of the batch
+                    outcomes = [outcomes] * len(batch)
+                yield from zip(batch, outcomes, strict=True)
         finally:
             worker.close()

@@ -22,6 +22,8 @@ from abstractvision.backends.stable_diffusion_cpp.backend import (
     StableDiffusionCppVisionBackend,
 )
 from abstractvision.media.png import read_png_record
+from abstractvision.pipeline.batching import batches
+from abstractvision.pipeline.worker import GroupDescription, JobSpec, Worker
 
 pytestmark = [pytest.mark.sdcpp, pytest.mark.slow]
 
@@ -177,3 +179,15 @@ def test_sweep_through_abstractvision_run(mode_options: dict[str, Any], sd1_mode
     again = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "2 already done" in again.stdout
+
+
+def test_the_runner_batches_consecutive_seeds_into_one_exact_sdcpp_batch(backend: Any) -> None:
+    group = GroupDescription("g", "sdcpp", backend.model_spec, {}, {})
+    worker = Worker(group, backend=backend)
+    identity = {"task": "text_to_image", "params": {"prompt": "a red fox", **FAST}}
+    jobs = [JobSpec(f"j{seed}", "g", "text_to_image", {**identity, "seed": seed}) for seed in (30, 31, 33)]
+    assert [[job.job_id for job in batch] for batch in batches(jobs, 4, worker.batchable)] == [["j30", "j31"], ["j33"]]
+    first, second = worker.run_batch(jobs[:2])
+    assert [first.assets[0].metadata["batch"]["size"], second.assets[0].metadata["seed"]] == [2, 31]
+    single = VisionManager(backend).generate_image("a red fox", seed=31, **FAST)
+    assert pixels(second.assets[0].data) == pixels(single.data)  # sd.cpp's batch is exact, not within 1 level
