@@ -3,21 +3,10 @@ the real runner on the tiny builtin models: a video run and a view-set run."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-
-from abstractvision.pipeline.compose import load_run_config
-from abstractvision.pipeline.runner import Runner
-
-
-def make_run(folder: Path, *overrides: str) -> Path:
-    """``folder/run`` after running ``overrides`` there to the end (every job done)."""
-    config = load_run_config([*overrides, f"run.dir={folder / 'run'}", "run.progress=false"])
-    summary = Runner(config, out=io.StringIO()).run()
-    assert summary.failed == 0 and summary.done > 0
-    return folder / "run"
+from run_helpers import make_run
 
 
 @pytest.fixture(scope="session")

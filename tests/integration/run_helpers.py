@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from abstractvision.pipeline.compose import load_run_config
+from abstractvision.pipeline.runner import Runner
 
 
 def cli(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -86,3 +90,11 @@ def kill_and_resume(args: tuple[str, ...], cwd: Path, run_dir: Path, driver: sub
     assert f"{total} jobs: {total - len(done_before)} done now, {len(done_before)} already done" in result.stdout
     assert_complete(run_dir, total)
     assert done_before.items() <= {job_id: row["sha256"] for job_id, row in jobs(run_dir).items()}.items()
+
+
+def make_run(folder: Path, *overrides: str) -> Path:
+    """``folder/run`` after running ``overrides`` there to the end (every job done)."""
+    config = load_run_config([*overrides, f"run.dir={folder / 'run'}", "run.progress=false"])
+    summary = Runner(config, out=io.StringIO()).run()
+    assert summary.failed == 0 and summary.done > 0
+    return folder / "run"

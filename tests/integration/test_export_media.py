@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_run
+from run_helpers import make_run
 
 from abstractvision.errors import InvalidParameterError
 from abstractvision.outputs.export import export_run
