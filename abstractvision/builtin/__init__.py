@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ModelNotFoundError
-from . import sd1_layout, tiny_sd, tiny_svd, tiny_wan
+from . import sd1_layout, tiny_animatediff, tiny_cogvideox, tiny_ltx, tiny_sd, tiny_svd, tiny_wan
 from .cache import cache_root
 
 BUILTIN_PREFIX = "builtin:"
@@ -24,6 +24,12 @@ BUILTINS: dict[str, tuple[Callable[[], Path], int]] = {
     "sd1-layout": (sd1_layout.ensure_sd1_layout_model, sd1_layout.SD1_LAYOUT_VERSION),
     "tiny-svd": (tiny_svd.ensure_tiny_svd, tiny_svd.BUILDER_VERSION),
     **{name: (functools.partial(tiny_wan.ensure_tiny_wan, name), tiny_wan.BUILDER_VERSION) for name in tiny_wan.MODELS},
+    "tiny-animatediff": (tiny_animatediff.ensure_tiny_animatediff, tiny_animatediff.BUILDER_VERSION),
+    "tiny-ltx-video": (tiny_ltx.ensure_tiny_ltx, tiny_ltx.BUILDER_VERSION),
+    **{
+        name: (functools.partial(tiny_cogvideox.ensure_tiny_cogvideox, name), tiny_cogvideox.BUILDER_VERSION)
+        for name in tiny_cogvideox.MODELS
+    },
 }
 
 

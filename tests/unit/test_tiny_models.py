@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -135,16 +137,29 @@ def test_killed_build_leaves_no_model_folder(tmp_path: Path, monkeypatch: pytest
     assert (target / MARKER_FILE).is_file()
 
 
-def test_the_tiny_video_models_build_deterministically(tmp_path: Path) -> None:
-    """Two builds of tiny-wan-t2v from the same seed hold the same weights (same torch version)."""
-    from abstractvision.builtin.tiny_wan import build_tiny_wan
+def _video_builders() -> dict[str, tuple[Callable[[Path], object], int]]:
+    """name -> (builder taking a folder, number of weight files)."""
+    from abstractvision.builtin import tiny_animatediff, tiny_cogvideox, tiny_ltx, tiny_wan
+
+    return {
+        "wan": (functools.partial(tiny_wan.build_tiny_wan, seed=0, image_to_video=False), 3),
+        "ltx": (tiny_ltx.build_tiny_ltx, 3),
+        "cogvideox-i2v": (functools.partial(tiny_cogvideox.build_tiny_cogvideox, image_to_video=True), 3),
+        "animatediff": (tiny_animatediff.build_tiny_animatediff, 4),  # tiny-sd's three and the motion adapter
+    }
+
+
+@pytest.mark.parametrize("family", ["wan", "ltx", "cogvideox-i2v", "animatediff"])
+def test_the_tiny_video_models_build_deterministically(tmp_path: Path, family: str) -> None:
+    """Two builds of each tiny video model hold the same weights (same torch version)."""
+    build, weights = _video_builders()[family]
 
     def digests(folder: Path) -> dict[str, str]:
-        build_tiny_wan(folder, seed=0, image_to_video=False)
+        build(folder)
         return {
             p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*.safetensors"))
         }
 
     first, second = digests(tmp_path / "a"), digests(tmp_path / "b")
-    assert first == second and len(first) == 3  # transformer, vae, text encoder
+    assert first == second and len(first) == weights

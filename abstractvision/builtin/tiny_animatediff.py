@@ -1,0 +1,41 @@
+"""tiny-animatediff: tiny-sd's components with a tiny random motion adapter (text to video), built offline.
+
+It runs diffusers' real ``AnimateDiffPipeline`` on a CPU in about two seconds (configuration measured in
+MEASURED.md). The image part is tiny-sd's (same seed, same weights), so only the motion adapter is new.
+Built into ``<cache>/models/tiny-animatediff-v<BUILDER_VERSION>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .atomic_build import build_model_once
+from .parts import seeded
+from .tiny_sd import BUILTIN_MODELS, tiny_sd_components
+
+#: Bump when a build would produce different files; old caches are then simply ignored.
+BUILDER_VERSION = 1
+SEED = BUILTIN_MODELS["tiny-sd"]
+
+
+def ensure_tiny_animatediff() -> Path:
+    """The folder of built-in model tiny-animatediff, building it on first use."""
+    return build_model_once("tiny-animatediff", BUILDER_VERSION, SEED, build_tiny_animatediff)
+
+
+def build_tiny_animatediff(folder: Path) -> Path:
+    """Write tiny-sd plus a 1-layer motion adapter to ``folder`` as an ``AnimateDiffPipeline``."""
+    from diffusers import AnimateDiffPipeline, MotionAdapter
+
+    components = tiny_sd_components(SEED)
+    with seeded(SEED):
+        adapter = MotionAdapter(
+            block_out_channels=(32, 64),
+            motion_layers_per_block=1,
+            motion_transformer_layers_per_block=1,
+            motion_num_attention_heads=2,
+            motion_norm_num_groups=32,
+            motion_max_seq_length=32,
+        )
+    AnimateDiffPipeline(**components, motion_adapter=adapter).save_pretrained(folder)
+    return folder
