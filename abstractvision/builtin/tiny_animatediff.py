@@ -9,26 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .atomic_build import build_model_once
 from .parts import seeded
-from .tiny_sd import BUILTIN_MODELS, tiny_sd_components
+from .tiny_sd import tiny_sd_components
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 BUILDER_VERSION = 1
-SEED = BUILTIN_MODELS["tiny-sd"]
 
 
-def ensure_tiny_animatediff() -> Path:
-    """The folder of built-in model tiny-animatediff, building it on first use."""
-    return build_model_once("tiny-animatediff", BUILDER_VERSION, SEED, build_tiny_animatediff)
-
-
-def build_tiny_animatediff(folder: Path) -> Path:
-    """Write tiny-sd plus a 1-layer motion adapter to ``folder`` as an ``AnimateDiffPipeline``."""
+def build_tiny_animatediff(folder: Path, *, seed: int) -> Path:
+    """Write tiny-sd (built from ``seed``) plus a 1-layer motion adapter to ``folder`` as an ``AnimateDiffPipeline``."""
     from diffusers import AnimateDiffPipeline, MotionAdapter
 
-    components = tiny_sd_components(SEED)
-    with seeded(SEED):
+    components = tiny_sd_components(seed)
+    with seeded(seed):
         adapter = MotionAdapter(
             block_out_channels=(32, 64),
             motion_layers_per_block=1,

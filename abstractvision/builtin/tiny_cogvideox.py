@@ -12,12 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .atomic_build import build_model_once
 from .parts import seeded, t5_encoder, t5_tokenizer
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 BUILDER_VERSION = 1
-SEED = 0
 TEXT_LENGTH = 226
 
 #: name -> image to video?
@@ -35,20 +33,12 @@ _TRANSFORMERS: dict[bool, dict[str, Any]] = {
 }
 
 
-def ensure_tiny_cogvideox(name: str) -> Path:
-    """The folder of built-in CogVideoX model ``name``, building it on first use."""
-    image_to_video = MODELS[name]
-    return build_model_once(
-        name, BUILDER_VERSION, SEED, lambda folder: build_tiny_cogvideox(folder, image_to_video=image_to_video)
-    )
-
-
-def build_tiny_cogvideox(folder: Path, *, image_to_video: bool) -> Path:
+def build_tiny_cogvideox(folder: Path, *, seed: int, image_to_video: bool) -> Path:
     """Write a random CogVideoX pipeline to ``folder``: a 1-layer transformer, an 8-channel VAE, a 2-layer T5."""
     from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXTransformer3DModel
 
     tokenizer = t5_tokenizer()
-    with seeded(SEED):
+    with seeded(seed):
         transformer = CogVideoXTransformer3DModel(
             **_TRANSFORMERS[image_to_video],
             out_channels=4,

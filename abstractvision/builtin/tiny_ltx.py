@@ -10,20 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .atomic_build import build_model_once
 from .parts import seeded, t5_encoder, t5_tokenizer
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 BUILDER_VERSION = 1
-SEED = 0
 
 
-def ensure_tiny_ltx() -> Path:
-    """The folder of built-in model tiny-ltx-video, building it on first use."""
-    return build_model_once("tiny-ltx-video", BUILDER_VERSION, SEED, build_tiny_ltx)
-
-
-def build_tiny_ltx(folder: Path) -> Path:
+def build_tiny_ltx(folder: Path, *, seed: int) -> Path:
     """Write a random LTX-Video pipeline to ``folder``: a 1-layer transformer, an 8-channel VAE, a 2-layer T5."""
     from diffusers import (
         AutoencoderKLLTXVideo,
@@ -33,7 +26,7 @@ def build_tiny_ltx(folder: Path) -> Path:
     )
 
     tokenizer = t5_tokenizer()
-    with seeded(SEED):
+    with seeded(seed):
         transformer = LTXVideoTransformer3DModel(
             in_channels=8,
             out_channels=8,

@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .atomic_build import build_model_once
 from .parts import seeded
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 BUILDER_VERSION = 1
-SEED = 0
 
 
-def ensure_tiny_svd() -> Path:
-    """The folder of built-in model tiny-svd, building it on first use."""
-    return build_model_once("tiny-svd", BUILDER_VERSION, SEED, build_tiny_svd)
-
-
-def build_tiny_svd(folder: Path) -> Path:
+def build_tiny_svd(folder: Path, *, seed: int) -> Path:
     """Write a random SVD pipeline to ``folder``: spatio-temporal UNet, temporal-decoder VAE, CLIP image encoder."""
     from diffusers import (
         AutoencoderKLTemporalDecoder,
@@ -32,7 +25,7 @@ def build_tiny_svd(folder: Path) -> Path:
     )
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    with seeded(SEED):
+    with seeded(seed):
         unet = UNetSpatioTemporalConditionModel(
             block_out_channels=(32, 64),
             layers_per_block=2,

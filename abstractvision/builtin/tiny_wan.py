@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .atomic_build import build_model_once
 from .parts import seeded, t5_encoder, t5_tokenizer
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
@@ -17,14 +16,6 @@ BUILDER_VERSION = 1
 
 #: name -> (torch seed of its random weights, image to video?)
 MODELS: dict[str, tuple[int, bool]] = {"tiny-wan-t2v": (0, False), "tiny-wan-i2v": (0, True)}
-
-
-def ensure_tiny_wan(name: str) -> Path:
-    """The folder of built-in Wan model ``name``, building it on first use."""
-    seed, image_to_video = MODELS[name]
-    return build_model_once(
-        name, BUILDER_VERSION, seed, lambda folder: build_tiny_wan(folder, seed=seed, image_to_video=image_to_video)
-    )
 
 
 def build_tiny_wan(folder: Path, *, seed: int, image_to_video: bool) -> Path:
