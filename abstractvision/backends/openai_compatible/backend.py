@@ -286,8 +286,6 @@ class OpenAICompatibleVisionBackend(VisionBackend):
         metadata["response"] = {**_describe_answer(data, mime, info.get("answer", "content")), **info}
         return GeneratedAsset(media_type="video", data=data, mime_type=mime, metadata=metadata)
 
-    # -- shared -----------------------------------------------------------------------------------
-
     def _image_fields(self, request: VisionRequest, n: int) -> tuple[dict[str, Any], list[str]]:
         _check_positive("n", n, integer=True)
         fields, unsent = self._fields(request, n=n)
