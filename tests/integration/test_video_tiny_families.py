@@ -1,6 +1,7 @@
-"""Every tiny video family through the real CLI: AnimateDiff, LTX-Video and CogVideoX, text and image to video.
+"""Every tiny video family through the runner: AnimateDiff, LTX-Video and CogVideoX, text and image to video.
 
-One run per task sweeps the models (one process, one group per model); each file is read back with imageio.
+One run per task sweeps the models (one group, so one pipeline load, per model); each file is read back
+with imageio.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from run_helpers import cli, jobs
+
+import abstractvision
 
 pytest.importorskip("diffusers")
 imageio = pytest.importorskip("imageio")
@@ -25,18 +27,21 @@ IMAGE_TO_VIDEO = {"tiny-ltx-video": (9, 64, 64), "tiny-cogvideox-i2v": (9, 32, 3
     [("text_to_video", TEXT_TO_VIDEO, []), ("image_to_video", IMAGE_TO_VIDEO, ["image=ref.png"])],
 )
 def test_each_tiny_family_makes_the_video_its_config_asks_for(
-    tmp_path: Path, task: str, models: dict[str, tuple[int, int, int]], inputs: list[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    task: str,
+    models: dict[str, tuple[int, int, int]],
+    inputs: list[str],
 ) -> None:
     from PIL import Image
 
-    Image.new("RGB", (48, 48), (200, 30, 30)).save(tmp_path / "ref.png")
-    args = (f"model={','.join(models)}", f"task={task}", "prompt=a red fox", "seed=0", *inputs, "run.dir=out")
-    result = cli("run", *args, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    rows = {row["model"]: row for row in jobs(tmp_path / "out").values()}
-    assert sorted(rows) == sorted(models) and {r["status"] for r in rows.values()} == {"done"}
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (48, 48), (200, 30, 30)).save("ref.png")
+    overrides = [f"model={','.join(models)}", f"task={task}", "prompt=a red fox", "seed=0", *inputs]
+    items = {item.model: item for item in abstractvision.run(overrides, run_dir="out", progress=False)}
+    assert sorted(items) == sorted(models)
     for model, (frames, width, height) in models.items():
-        reader = imageio.get_reader(tmp_path / "out" / rows[model]["output"], "ffmpeg")
+        reader = imageio.get_reader(items[model].path, "ffmpeg")
         meta = reader.get_meta_data()
         assert (reader.count_frames(), tuple(meta["size"]), meta["fps"]) == (frames, (width, height), 8), model
         reader.close()
