@@ -42,6 +42,10 @@ class ModelSpec:
     #: multi_view_image: the prompt of each view (``views.PROMPT_TEMPLATE`` when empty); a model trained for
     #: views (a multi-angle edit LoRA) sets the phrasing it was trained on.
     view_prompt: str = ""
+    #: image_to_image and multi_view_image: a diffusers class that edits a reference image (an instruction edit
+    #: model such as ``QwenImageEditPlusPipeline``), loaded from the model's folder instead of deriving
+    #: image-to-image from its text-to-image pipeline. Views then need a reference image.
+    edit_pipeline: str = ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], origin: str) -> ModelSpec:

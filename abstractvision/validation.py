@@ -84,6 +84,11 @@ def check_request(task: str, request: VisionRequest, spec: ModelSpec | None = No
         _check_strength(request.strength)
         if request.reference_image is not None:
             decoded_size("image", request.reference_image)
+        elif spec is not None and spec.edit_pipeline:
+            raise InvalidParameterError(
+                "image",
+                f"model {spec.name!r} makes views by editing a reference image ({spec.edit_pipeline}); set image=...",
+            )
     for name in ("num_frames", "fps"):
         _check_int_at_least(name, getattr(request, name, None), 1)
     if is_video:

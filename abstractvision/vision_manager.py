@@ -72,6 +72,7 @@ class VisionManager:
             )
         request = resolve_request(request, spec)
         check_request(task, request, spec)
+        self.backend.check_request(request)
         return request
 
     def _many(self, task: str, progress: ProgressCallback | None, **fields: Any) -> list[GeneratedAsset]:

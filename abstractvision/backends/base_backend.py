@@ -18,6 +18,7 @@ from ..types import (
     ProgressCallback,
     VideoGenerationRequest,
     VisionBackendCapabilities,
+    VisionRequest,
 )
 
 
@@ -34,6 +35,8 @@ class VisionBackend(ABC):
     name: str = "backend"
     #: The model this backend runs, with its defaults and size rules (``None``: the backend does not know).
     model_spec: ModelSpec | None = None
+    #: task -> what to use instead, where this backend knows better than the general advice of ``unsupported``.
+    unsupported_advice: Mapping[str, str] = {}
 
     @property
     def model_name(self) -> str | None:
@@ -45,6 +48,11 @@ class VisionBackend(ABC):
 
     def preload(self) -> None:
         """Load weights (or connect) now rather than on the first request."""
+
+    def check_request(self, request: VisionRequest) -> None:
+        """Check at plan time what only this backend knows about ``request`` (by default its ``extra``), without
+        heavy imports: the planner and ``VisionManager`` call it before any work."""
+        self.check_extra(request.extra)
 
     def check_extra(self, extra: Mapping[str, Any]) -> None:
         """Check a request's ``extra`` (keys, scheduler and sampler names) at plan time, without heavy imports."""
@@ -97,7 +105,7 @@ class VisionBackend(ABC):
         supported = list(self.get_capabilities().supported_tasks)
         return CapabilityNotSupportedError(
             f"backend {self.name!r} (model {self.model_name!r}) does not support task {task!r}; "
-            f"it supports {supported}. {_WHO_SUPPORTS.get(task, '')}".rstrip(),
+            f"it supports {supported}. {self.unsupported_advice.get(task) or _WHO_SUPPORTS.get(task, '')}".rstrip(),
             backend=self.name,
             model=self.model_name,
         )

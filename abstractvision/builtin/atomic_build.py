@@ -15,6 +15,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .cache import cache_root
+from .requirements import libraries_missing
+
 MARKER_FILE = "abstractvision-builder.json"
 STALE_TEMP_SECONDS = 3600
 
@@ -42,6 +45,22 @@ def build_once(target: Path, build: Callable[[Path], object], info: dict[str, ob
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return target
+
+
+def build_model_once(name: str, version: int, seed: int, build: Callable[[Path], object]) -> Path:
+    """Built-in model ``name``'s folder, ``<cache>/models/<name>-v<version>``, made by ``build`` on first use.
+
+    A library the build imports that is missing becomes the one error naming the extra to install.
+    """
+
+    def build_or_explain(folder: Path) -> None:
+        try:
+            build(folder)
+        except ImportError as exc:
+            raise libraries_missing(exc) from exc
+
+    info = {"name": name, "builder_version": version, "seed": seed}
+    return build_once(cache_root() / "models" / f"{name}-v{version}", build_or_explain, info)
 
 
 def _remove_stale_temp_dirs(models_dir: Path) -> None:

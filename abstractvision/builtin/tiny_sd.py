@@ -8,14 +8,15 @@ offline default need. Each model is built from a fixed seed, so every machine bu
 from __future__ import annotations
 
 import os
-import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from ..errors import ModelNotFoundError
-from .atomic_build import build_once
+from .atomic_build import build_model_once
 from .cache import cache_root
 from .clip_tokenizer import write_clip_bpe_files
-from .requirements import libraries_missing
+from .parts import seeded
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 BUILDER_VERSION = 1
@@ -33,28 +34,30 @@ def builtin_model_path(name: str) -> Path:
 def ensure_builtin_model(name: str) -> Path:
     """The folder of built-in model ``name`` (a diffusers pipeline), building it on first use."""
     seed = BUILTIN_MODELS[_check_name(name)]
-    info = {"name": name, "builder_version": BUILDER_VERSION, "seed": seed}
-    return build_once(builtin_model_path(name), lambda folder: build_tiny_sd(folder, seed=seed), info)
+    return build_model_once(name, BUILDER_VERSION, seed, lambda folder: build_tiny_sd(folder, seed=seed))
 
 
 def build_tiny_sd(folder: str | os.PathLike[str], *, seed: int) -> Path:
     """Write a random SD1-style diffusers pipeline to ``folder`` (configs measured in MEASURED.md)."""
-    try:
-        import torch
-        from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-        from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
-    except ImportError as exc:
-        raise libraries_missing(exc) from exc
+    from diffusers import StableDiffusionPipeline
 
-    folder = Path(folder)
-    tokenizer_dir = folder / "tokenizer_source"
-    write_clip_bpe_files(tokenizer_dir)
-    # transformers 5 ignores vocab_file/merges_file given to the constructor: load from the folder.
-    tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir, model_max_length=77)
-    shutil.rmtree(tokenizer_dir)
+    pipeline = StableDiffusionPipeline(
+        **tiny_sd_components(seed), safety_checker=None, feature_extractor=None, requires_safety_checker=False
+    )
+    pipeline.save_pretrained(folder)
+    return Path(folder)
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+
+def tiny_sd_components(seed: int) -> dict[str, Any]:
+    """tiny-sd's UNet, VAE, CLIP text encoder, tokenizer and scheduler (AnimateDiff builds on them too)."""
+    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    with tempfile.TemporaryDirectory() as tokenizer_dir:
+        write_clip_bpe_files(Path(tokenizer_dir))
+        # transformers 5 ignores vocab_file/merges_file given to the constructor: load from the folder.
+        tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir, model_max_length=77)
+    with seeded(seed):
         unet = UNet2DConditionModel(
             sample_size=32,
             in_channels=4,
@@ -100,18 +103,7 @@ def build_tiny_sd(folder: str | os.PathLike[str], *, seed: int) -> Path:
         set_alpha_to_one=False,
         steps_offset=1,
     )
-    pipeline = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipeline.save_pretrained(folder)
-    return folder
+    return {"vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "unet": unet, "scheduler": scheduler}
 
 
 def _check_name(name: str) -> str:

@@ -9,37 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .atomic_build import build_once
-from .cache import cache_root
-from .requirements import libraries_missing
+from .parts import seeded
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 BUILDER_VERSION = 1
-SEED = 0
 
 
-def ensure_tiny_svd() -> Path:
-    """The folder of built-in model tiny-svd, building it on first use."""
-    info = {"name": "tiny-svd", "builder_version": BUILDER_VERSION, "seed": SEED}
-    return build_once(cache_root() / "models" / f"tiny-svd-v{BUILDER_VERSION}", build_tiny_svd, info)
-
-
-def build_tiny_svd(folder: Path) -> Path:
+def build_tiny_svd(folder: Path, *, seed: int) -> Path:
     """Write a random SVD pipeline to ``folder``: spatio-temporal UNet, temporal-decoder VAE, CLIP image encoder."""
-    try:
-        import torch
-        from diffusers import (
-            AutoencoderKLTemporalDecoder,
-            EulerDiscreteScheduler,
-            StableVideoDiffusionPipeline,
-            UNetSpatioTemporalConditionModel,
-        )
-        from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
-    except ImportError as exc:
-        raise libraries_missing(exc) from exc
+    from diffusers import (
+        AutoencoderKLTemporalDecoder,
+        EulerDiscreteScheduler,
+        StableVideoDiffusionPipeline,
+        UNetSpatioTemporalConditionModel,
+    )
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(SEED)
+    with seeded(seed):
         unet = UNetSpatioTemporalConditionModel(
             block_out_channels=(32, 64),
             layers_per_block=2,

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .atomic_build import build_once
-from .cache import cache_root
-from .clip_tokenizer import WORDS
-from .requirements import libraries_missing
+from .parts import seeded, t5_encoder, t5_tokenizer
 
 #: Bump when a build would produce different files; old caches are then simply ignored.
 BUILDER_VERSION = 1
@@ -21,26 +18,12 @@ BUILDER_VERSION = 1
 MODELS: dict[str, tuple[int, bool]] = {"tiny-wan-t2v": (0, False), "tiny-wan-i2v": (0, True)}
 
 
-def ensure_tiny_wan(name: str) -> Path:
-    """The folder of built-in Wan model ``name``, building it on first use."""
-    seed, image_to_video = MODELS[name]
-    info = {"name": name, "builder_version": BUILDER_VERSION, "seed": seed}
-    target = cache_root() / "models" / f"{name}-v{BUILDER_VERSION}"
-    return build_once(target, lambda folder: build_tiny_wan(folder, seed=seed, image_to_video=image_to_video), info)
-
-
 def build_tiny_wan(folder: Path, *, seed: int, image_to_video: bool) -> Path:
     """Write a random Wan pipeline to ``folder``: a 2-layer transformer, a base-dim-3 VAE, a 2-layer UMT5."""
-    try:
-        import torch
-        from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
-        from transformers import UMT5Config, UMT5EncoderModel
-    except ImportError as exc:
-        raise libraries_missing(exc) from exc
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
 
-    tokenizer = _t5_tokenizer()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    tokenizer = t5_tokenizer()
+    with seeded(seed):
         transformer = WanTransformer3DModel(
             patch_size=(1, 2, 2),
             num_attention_heads=2,
@@ -59,20 +42,7 @@ def build_tiny_wan(folder: Path, *, seed: int, image_to_video: bool) -> Path:
         vae = AutoencoderKLWan(
             base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
         )
-        text_encoder = UMT5EncoderModel(
-            UMT5Config(
-                vocab_size=tokenizer.vocab_size,
-                d_model=32,
-                d_kv=8,
-                d_ff=37,
-                num_layers=2,
-                num_heads=4,
-                relative_attention_num_buckets=8,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-                decoder_start_token_id=tokenizer.pad_token_id,
-            )
-        )
+        text_encoder = t5_encoder(tokenizer, umt5=True)
         components = {"transformer": transformer, "vae": vae, "text_encoder": text_encoder}
         if image_to_video:
             components.update(_image_encoder())
@@ -84,16 +54,6 @@ def build_tiny_wan(folder: Path, *, seed: int, image_to_video: bool) -> Path:
     pipeline = pipeline_class(tokenizer=tokenizer, scheduler=scheduler, **components)
     pipeline.save_pretrained(folder)
     return folder
-
-
-def _t5_tokenizer():
-    """A small T5 (unigram) tokenizer over the tiny models' word list: specials, ``▁`` words, single letters."""
-    from transformers import T5Tokenizer
-
-    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
-    pieces = ["<pad>", "</s>", "<unk>", *(f"▁{w}" for w in WORDS), "▁", *letters]
-    vocab = [(piece, 0.0 if i < 3 else -float(i)) for i, piece in enumerate(dict.fromkeys(pieces))]
-    return T5Tokenizer(vocab=vocab, extra_ids=0)
 
 
 def _image_encoder() -> dict[str, object]:

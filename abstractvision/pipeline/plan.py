@@ -241,7 +241,7 @@ class Plan:
         files = {k: self._files.data(params[k]) for k in FILE_PARAMS if k in params}
         request = get_task(part.task).build_request(params, seed, files)
         check_request(part.task, request, spec)
-        self._backends[part.group.key].check_extra(request.extra)
+        self._backends[part.group.key].check_request(request)
 
 
 def group_key(backend: str, spec: ModelSpec, options: Mapping[str, Any]) -> str:

@@ -144,7 +144,8 @@ class ServerState:
         return fields
 
     def answer(self, request: Request, assets: Sequence[GeneratedAsset], response_format: str) -> dict[str, Any]:
-        """The OpenAI images answer (``created``, ``data``), plus each item's ``seed`` and the ``size``."""
+        """The OpenAI images answer (``created``, ``data``), plus each item's ``seed`` (and a video frame's
+        ``label``) and the ``size``."""
         data = []
         for asset in assets:
             if response_format == "url":
@@ -153,6 +154,8 @@ class ServerState:
             else:
                 item = {"b64_json": base64.b64encode(asset.data).decode("ascii")}
             item["seed"] = asset.metadata.get("seed")
+            if "frame" in asset.metadata:  # a video's frame PNG (frame_pngs)
+                item["label"] = asset.metadata["frame"]["label"]
             data.append(item)
         answer: dict[str, Any] = {"created": int(time.time()), "data": data}
         params = assets[0].metadata.get("params", {}) if assets else {}

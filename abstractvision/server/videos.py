@@ -4,7 +4,9 @@ Asynchronous, as OpenAI's ``/v1/videos``: ``POST /v1/videos`` answers a job (``i
 ``GET /v1/videos/{id}`` reports it (``queued`` -> ``in_progress`` -> ``completed`` | ``failed``) and
 ``GET /v1/videos/{id}/content`` returns the file. Synchronous: ``POST /v1/videos/generations`` answers
 like the images routes (``data: [{b64_json | url, seed}]``). Both take JSON, or multipart with an
-``input_reference`` image (image to video).
+``input_reference`` image (image to video), and ``output_format`` (``mp4``, ``webm``, ``gif``, ``webp``) and
+``frame_pngs``: the frames as PNGs too, as ``GET /v1/videos/{id}/content?variant=frame0000`` (their labels
+are the job's ``frames``) or as the synchronous answer's further ``data`` items (each with its ``label``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from ..media.video import FORMATS as VIDEO_FORMATS
 from ..tasks import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, get_task
 from ..types import GeneratedAsset, ImageToVideoRequest, VideoGenerationRequest
 from .errors import ApiError
@@ -30,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 MAX_JOBS = 256
 REFERENCE_FIELD = "input_reference"
+VIDEO_VARIANT = "video"
 
 
 @dataclass
@@ -41,7 +45,8 @@ class VideoJob:
     created_at: int = field(default_factory=lambda: int(time.time()))
     completed_at: int | None = None
     error: dict[str, Any] | None = None
-    asset: GeneratedAsset | None = None
+    #: the video, then its frames' PNGs when ``frame_pngs`` was asked for
+    assets: list[GeneratedAsset] = field(default_factory=list)
 
     def view(self) -> dict[str, Any]:
         view = {
@@ -56,7 +61,25 @@ class VideoJob:
         }
         if self.error:
             view["error"] = self.error
+        if len(self.assets) > 1:
+            view["frames"] = [frame_label(asset) for asset in self.assets[1:]]
         return view
+
+    def variant(self, name: str) -> GeneratedAsset:
+        """The video (``video``) or one of its frame PNGs (its label, ``frame0000``, ...)."""
+        if not self.assets:
+            raise ApiError(409, f"video job {self.id!r} is {self.status}, not completed", code="not_ready")
+        if name == VIDEO_VARIANT:
+            return self.assets[0]
+        frames = {frame_label(asset): asset for asset in self.assets[1:]}
+        if name not in frames:
+            hint = f"one of its frames {list(frames)[:3]}..." if frames else "frames only with frame_pngs=true"
+            raise ApiError(404, f"video job {self.id!r} has no variant {name!r}; use video or {hint}", param="variant")
+        return frames[name]
+
+
+def frame_label(asset: GeneratedAsset) -> str:
+    return asset.metadata["frame"]["label"]
 
 
 def video_router(state: ServerState) -> APIRouter:
@@ -64,31 +87,33 @@ def video_router(state: ServerState) -> APIRouter:
     jobs: OrderedDict[str, VideoJob] = OrderedDict()
     running: set[asyncio.Task[None]] = set()
 
-    async def prepared(request: Request) -> tuple[Any, str, int]:
-        """The validated video request, its ``response_format`` and seed, from JSON or multipart."""
+    async def prepared(request: Request) -> tuple[Any, str]:
+        """The validated video request and its ``response_format``, from JSON or multipart."""
         image = None
-        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        from_form = request.headers.get("content-type", "").startswith("multipart/form-data")
+        if from_form:
             form = await state.read_form(request)
-            parsed = parse_fields(state.text_fields(form, (REFERENCE_FIELD,)), VIDEO_FIELDS, from_form=True)
+            raw = state.text_fields(form, (REFERENCE_FIELD,))
             image = await state.read_file(form, (REFERENCE_FIELD,), required=False)
         else:
-            parsed = parse_fields(await state.read_json(request), VIDEO_FIELDS, from_form=False)
+            raw = await state.read_json(request)
+        parsed = parse_fields(raw, VIDEO_FIELDS, from_form=from_form, output_formats=tuple(VIDEO_FORMATS))
         state.check_model(parsed.model)
-        fields = state.request_fields(parsed)
+        fields = {**state.request_fields(parsed), "output_format": parsed.output_format}
         if image is None:
             video = state.prepare(TEXT_TO_VIDEO, VideoGenerationRequest(**fields))
         else:
             video = state.prepare(IMAGE_TO_VIDEO, ImageToVideoRequest(image=image, **fields))
-        return video, parsed.response_format, video.seed
+        return video, parsed.response_format
 
-    def run(video: Any) -> GeneratedAsset:
+    def run(video: Any) -> list[GeneratedAsset]:
         task = IMAGE_TO_VIDEO if isinstance(video, ImageToVideoRequest) else TEXT_TO_VIDEO
-        return get_task(task).run(state.backend, video)[0]
+        return get_task(task).run(state.backend, video)
 
     async def work(job: VideoJob, video: Any) -> None:
         job.status = "in_progress"
         try:
-            job.asset = await state.generate(lambda: run(video))
+            job.assets = await state.generate(lambda: run(video))
             job.status = "completed"
         except ApiError as exc:
             job.status, job.error = "failed", {"code": exc.code, "message": exc.message}
@@ -99,8 +124,8 @@ def video_router(state: ServerState) -> APIRouter:
 
     @router.post("/videos")
     async def create(request: Request) -> dict[str, Any]:
-        video, _, seed = await prepared(request)
-        job = VideoJob(id=f"video_{secrets.token_hex(12)}", model=state.model_id, seed=seed)
+        video, _ = await prepared(request)
+        job = VideoJob(id=f"video_{secrets.token_hex(12)}", model=state.model_id, seed=video.seed)
         jobs[job.id] = job
         while len(jobs) > MAX_JOBS:
             jobs.popitem(last=False)
@@ -119,16 +144,14 @@ def video_router(state: ServerState) -> APIRouter:
         return find(video_id).view()
 
     @router.get("/videos/{video_id}/content")
-    async def content(video_id: str) -> Response:
-        job = find(video_id)
-        if job.asset is None:
-            raise ApiError(409, f"video job {video_id!r} is {job.status}, not completed", code="not_ready")
-        return Response(content=job.asset.data, media_type=job.asset.mime_type)
+    async def content(video_id: str, variant: str = VIDEO_VARIANT) -> Response:
+        asset = find(video_id).variant(variant)
+        return Response(content=asset.data, media_type=asset.mime_type)
 
     @router.post("/videos/generations")
     async def generate(request: Request) -> dict[str, Any]:
-        video, response_format, _ = await prepared(request)
-        asset = await state.generate(lambda: run(video))
-        return state.answer(request, [asset], response_format)
+        video, response_format = await prepared(request)
+        assets = await state.generate(lambda: run(video))
+        return state.answer(request, assets, response_format)
 
     return router

@@ -22,9 +22,10 @@ from abstractvision.cli import main
             ["model=sd15-gguf"],
             "model 'sd15-gguf' runs on backend(s) ['sdcpp'], not 'diffusers': set backend=sdcpp, or pick a model "
             "the diffusers backend runs: ['animatediff-v15', 'cogvideox-2b', 'cogvideox-5b-i2v', 'ltx-video', "
-            "'sd-turbo', 'sd15', 'sdxl', 'sdxl-turbo', 'svd-xt', 'tiny-sd', 'tiny-sd-alt', 'tiny-svd', 'tiny-wan-i2v', "
-            "'tiny-wan-t2v', "
-            "'wan21-i2v-14b-480p', 'wan21-t2v-1.3b']",
+            "'qwen-image-edit-multiangle', 'sd-turbo', 'sd15', 'sdxl', 'sdxl-turbo', 'svd-xt', 'tiny-animatediff', "
+            "'tiny-cogvideox-i2v', "
+            "'tiny-cogvideox-t2v', 'tiny-ltx-video', 'tiny-sd', 'tiny-sd-alt', 'tiny-svd', 'tiny-wan-i2v', "
+            "'tiny-wan-t2v', 'wan21-i2v-14b-480p', 'wan21-t2v-1.3b']",
         ),
         (["task=text_to_video"], "model 'tiny-sd' does not support task 'text_to_video'"),
     ],

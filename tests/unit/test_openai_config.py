@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from abstractvision import InvalidParameterError, OpenAICompatibleBackendConfig, VisionManager
@@ -65,12 +67,18 @@ def test_half_a_size_is_refused_before_any_request():
 
 
 @pytest.mark.parametrize(
-    ("params", "field"), [({"output_format": "gif"}, "output_format"), ({"frame_pngs": True}, "frame_pngs")]
+    ("profile", "params", "message"),
+    [
+        ("openai", {"output_format": "gif"}, "`output_format`: the openai profile cannot ask the server for"),
+        ("localai", {"output_format": "webm"}, "`output_format`: the localai profile cannot ask the server for"),
+        ("generic", {"frame_pngs": True}, "`frame_pngs`: the openai backend returns the server's video file alone"),
+    ],
 )
-def test_a_local_encoding_asked_of_the_http_backend_is_refused_not_dropped(params: dict, field: str) -> None:
+def test_a_local_encoding_asked_of_the_http_backend_is_refused_not_dropped(
+    profile: str, params: dict, message: str
+) -> None:
     from abstractvision import OpenAICompatibleVisionBackend
 
-    config = OpenAICompatibleBackendConfig(base_url=URL, text_to_video_path="/videos")
-    with pytest.raises(InvalidParameterError) as info:
+    config = OpenAICompatibleBackendConfig(base_url=URL, profile=profile, text_to_video_path="/videos")
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
         VisionManager(OpenAICompatibleVisionBackend(config)).generate_video("a fox", **params)
-    assert info.value.field == field and "cannot re-encode" in str(info.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -135,16 +136,24 @@ def test_killed_build_leaves_no_model_folder(tmp_path: Path, monkeypatch: pytest
     assert (target / MARKER_FILE).is_file()
 
 
-def test_the_tiny_video_models_build_deterministically(tmp_path: Path) -> None:
-    """Two builds of tiny-wan-t2v from the same seed hold the same weights (same torch version)."""
-    from abstractvision.builtin.tiny_wan import build_tiny_wan
+@pytest.mark.parametrize(
+    ("name", "weights"),
+    [("tiny-wan-t2v", 3), ("tiny-ltx-video", 3), ("tiny-cogvideox-i2v", 3), ("tiny-animatediff", 4)],
+)
+def test_the_tiny_video_models_build_deterministically(tmp_path: Path, name: str, weights: int) -> None:
+    """Two builds of each tiny video model hold the same weights (same torch version); AnimateDiff's four are
+    tiny-sd's three and its motion adapter."""
+    from abstractvision.builtin import BUILTINS
+
+    builtin = BUILTINS[name]
+    build = functools.partial(builtin.build, seed=builtin.seed)
 
     def digests(folder: Path) -> dict[str, str]:
-        build_tiny_wan(folder, seed=0, image_to_video=False)
+        build(folder)
         return {
             p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*.safetensors"))
         }
 
     first, second = digests(tmp_path / "a"), digests(tmp_path / "b")
-    assert first == second and len(first) == 3  # transformer, vae, text encoder
+    assert first == second and len(first) == weights

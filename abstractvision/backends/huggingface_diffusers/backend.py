@@ -120,10 +120,12 @@ class HuggingFaceDiffusersBackendConfig:
 
     def job_identity(self, model: ModelSpec) -> dict[str, Any]:
         """What of this config decides the output: the identity options, LoRAs named by content, and the
-        model's own view prompt (it decides each view's prompt)."""
+        model's own view prompt and edit pipeline (they decide each view's prompt and the pipeline that runs)."""
         options = configured_identity(self)
         if model.view_prompt:
             options["view_prompt"] = model.view_prompt
+        if model.edit_pipeline:
+            options["edit_pipeline"] = model.edit_pipeline
         if self.loras:
             options["loras"] = [
                 {"name": lora.name, "weight": lora.weight, "file": loading.lora_fingerprint(lora, index, self)}
@@ -335,6 +337,9 @@ class HuggingFaceDiffusersVisionBackend(VisionBackend):
         family = video_family(self.model_spec.family)
         if family is not None:  # a video model: the family's class for the task loads the folder
             self._pipelines[kind] = self._load(family.pipelines[kind])
+            return self._pipelines[kind]
+        if kind == IMAGE_TO_IMAGE and self.model_spec.edit_pipeline:  # a dedicated edit model: its own class
+            self._pipelines[kind] = self._load(self.model_spec.edit_pipeline)
             return self._pipelines[kind]
         if TEXT_TO_IMAGE not in self._pipelines:
             self._pipelines[TEXT_TO_IMAGE] = self._load()

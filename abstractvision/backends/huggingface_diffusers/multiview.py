@@ -2,7 +2,8 @@
 
 Each view's prompt is the model's ``view_prompt`` (default ``views.PROMPT_TEMPLATE``: the general strategy)
 filled with the request's prompt and the view's phrase and angles; a model trained for views sets the
-phrasing it was trained on (the dedicated-model strategy, configured in its model YAML);
+phrasing it was trained on (the dedicated-model strategy, configured in its model YAML, which may also
+name a dedicated edit pipeline class, ``edit_pipeline``, that takes the reference image as its input);
 every view uses the same seed, and with a reference image every view starts from it (image to image at
 ``strength``), else from the same noise (text to image). This works with any image model, and the views
 share the subject only as far as the model follows the words: it is no 3D-consistent renderer.
@@ -23,7 +24,9 @@ from ...views import PROMPT_TEMPLATE, parse_views
 if TYPE_CHECKING:
     from .backend import HuggingFaceDiffusersVisionBackend
 
+#: the general strategy, and the one of a model with a dedicated edit pipeline (``ModelSpec.edit_pipeline``)
 STRATEGY = "prompt_templates"
+EDIT_STRATEGY = "edit_pipeline"
 _SEED_BOUND = 2**32
 
 
@@ -52,7 +55,7 @@ def run_views(
         metadata = {
             **asset.metadata,
             "task": MULTI_VIEW_IMAGE,
-            "strategy": STRATEGY,
+            "strategy": EDIT_STRATEGY if backend.model_spec.edit_pipeline else STRATEGY,
             "view_prompt": backend.model_spec.view_prompt or PROMPT_TEMPLATE,
             "view": {**view.record(), "prompt": prompt},
         }

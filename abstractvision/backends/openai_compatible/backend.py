@@ -249,38 +249,68 @@ class OpenAICompatibleVisionBackend(VisionBackend):
         if request.mask is not None:
             mask = white_to_alpha(request.mask) if self.profile.mask_alpha else request.mask
             files.append(_upload("mask", "mask", mask))
-        form = {k: _form_value(v) for k, v in fields.items()}
-        sent = {"fields": fields, "files": [_describe_upload(f) for f in files]}
+        sent, send = _multipart(fields, files)
         if request.mask is not None:
             sent["mask_convention"] = "alpha" if self.profile.mask_alpha else "white"
-        return self._images(IMAGE_TO_IMAGE, request, "images/edits", sent, unsent, data=form, files=files)
+        return self._images(IMAGE_TO_IMAGE, request, "images/edits", sent, unsent, **send)
 
     # -- video ------------------------------------------------------------------------------------
 
     def generate_video(
         self, request: VideoGenerationRequest, *, progress: ProgressCallback | None = None
     ) -> GeneratedAsset:
-        path = self.config.text_to_video_path
-        if not path:
-            raise self.unsupported(TEXT_TO_VIDEO)
-        _refuse_local_encoding(request)
-        fields, unsent = self._fields(request, n=None)
-        return self._video(TEXT_TO_VIDEO, request, path, fields, unsent, json=fields)
+        return self._video(TEXT_TO_VIDEO, request)
 
     def image_to_video(
         self, request: ImageToVideoRequest, *, progress: ProgressCallback | None = None
     ) -> GeneratedAsset:
-        path = self.config.image_to_video_path
-        if not path:
-            raise self.unsupported(IMAGE_TO_VIDEO)
-        _refuse_local_encoding(request)
-        fields, unsent = self._fields(request, n=None)
-        files = [_upload("input_reference", "image", request.image)]
-        sent = {"fields": fields, "files": [_describe_upload(f) for f in files]}
-        form = {k: _form_value(v) for k, v in fields.items()}
-        return self._video(IMAGE_TO_VIDEO, request, path, sent, unsent, data=form, files=files)
+        return self._video(IMAGE_TO_VIDEO, request)
+
+    def check_request(self, request: VisionRequest) -> None:
+        """A video format or frame PNGs this server cannot be asked for is refused, not silently dropped."""
+        super().check_request(request)
+        if not isinstance(request, (VideoGenerationRequest, ImageToVideoRequest)):
+            return
+        if request.frame_pngs:
+            raise InvalidParameterError(
+                "frame_pngs", "the openai backend returns the server's video file alone, not its frames; unset it"
+            )
+        if request.output_format is not None and not self.profile.sends_video_format:
+            raise InvalidParameterError(
+                "output_format",
+                f"the {self.profile.name} profile cannot ask the server for a video format, and the openai backend "
+                "returns the server's own file without re-encoding it; unset it (or use backend.profile=generic "
+                "with a server that takes `output_format`, such as `abstractvision serve`)",
+            )
 
     # -- shared -----------------------------------------------------------------------------------
+
+    def _video(self, task: str, request: VideoGenerationRequest | ImageToVideoRequest) -> GeneratedAsset:
+        """POST ``request`` to the task's configured path: JSON, or multipart with the image (image to video)."""
+        path = self.config.image_to_video_path if task == IMAGE_TO_VIDEO else self.config.text_to_video_path
+        if not path:
+            raise self.unsupported(task)
+        self.check_request(request)
+        fields, unsent = self._fields(request, n=None)
+        if request.output_format is not None:
+            fields["output_format"] = request.output_format
+        if isinstance(request, ImageToVideoRequest):
+            sent, send = _multipart(fields, [_upload("input_reference", "image", request.image)])
+        else:
+            sent, send = fields, {"json": fields}
+        started = time.perf_counter()
+        data, mime, info = request_video(
+            self._transport,
+            path,
+            poll_interval_s=self.config.video_poll_interval_s,
+            timeout_s=self.config.video_timeout_s,
+            context=self._context,
+            **send,
+        )
+        metadata = self._metadata(task, request, path, sent, unsent, time.perf_counter() - started)
+        metadata.update(self._seed_record(request.seed, 0, {}, data, mime))
+        metadata["response"] = {**_describe_answer(data, mime, info.get("answer", "content")), **info}
+        return GeneratedAsset(media_type="video", data=data, mime_type=mime, metadata=metadata)
 
     def _image_fields(self, request: VisionRequest, n: int) -> tuple[dict[str, Any], list[str]]:
         _check_positive("n", n, integer=True)
@@ -340,29 +370,6 @@ class OpenAICompatibleVisionBackend(VisionBackend):
                     f"image {index} of the answer is a broken or oversized {mime} file ({exc})", **self._context
                 ) from exc
         return assets
-
-    def _video(
-        self,
-        task: str,
-        request: VisionRequest,
-        path: str,
-        sent: dict[str, Any],
-        unsent: list[str],
-        **send: Any,
-    ) -> GeneratedAsset:
-        started = time.perf_counter()
-        data, mime, info = request_video(
-            self._transport,
-            path,
-            poll_interval_s=self.config.video_poll_interval_s,
-            timeout_s=self.config.video_timeout_s,
-            context=self._context,
-            **send,
-        )
-        metadata = self._metadata(task, request, path, sent, unsent, time.perf_counter() - started)
-        metadata.update(self._seed_record(request.seed, 0, {}, data, mime))
-        metadata["response"] = {**_describe_answer(data, mime, info.get("answer", "content")), **info}
-        return GeneratedAsset(media_type="video", data=data, mime_type=mime, metadata=metadata)
 
     def _metadata(
         self,
@@ -439,6 +446,14 @@ def _digest(data: bytes) -> dict[str, Any]:
     return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def _multipart(
+    fields: dict[str, Any], files: list[tuple[str, tuple[str, bytes, str]]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``fields`` and ``files`` as a multipart request: what to record as sent, and ``requests``' arguments."""
+    sent = {"fields": fields, "files": [_describe_upload(f) for f in files]}
+    return sent, {"data": {k: _form_value(v) for k, v in fields.items()}, "files": files}
+
+
 def _form_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -452,12 +467,3 @@ def _image_asset(data: bytes, mime: str, metadata: dict[str, Any]) -> GeneratedA
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         png = encode_png(image.convert("RGBA" if has_alpha else "RGB"), metadata)
     return GeneratedAsset(media_type="image", data=png, mime_type="image/png", metadata=metadata)
-
-
-def _refuse_local_encoding(request: VideoGenerationRequest | ImageToVideoRequest) -> None:
-    """The server encodes its own file: a format or frame PNGs asked of this backend would be silently dropped."""
-    if request.output_format is not None or request.frame_pngs:
-        field = "output_format" if request.output_format is not None else "frame_pngs"
-        raise InvalidParameterError(
-            field, "the openai backend returns the server's own video file and cannot re-encode it; unset it"
-        )

@@ -41,6 +41,8 @@ class ServerProfile:
         edit_image_field: the multipart field name of the input image.
         fixed_fields: always sent (sd-server's ``output_format``).
         url_responses: whether the server can answer with ``url``.
+        sends_video_format: whether a video's ``output_format`` (mp4, webm, gif, webp) is sent, for servers
+            that encode what they are asked (``abstractvision serve``).
     """
 
     name: str
@@ -54,6 +56,7 @@ class ServerProfile:
     edit_image_field: str = "image"
     fixed_fields: Mapping[str, Any] = field(default_factory=dict)
     url_responses: bool = True
+    sends_video_format: bool = False
 
     def map_params(self, prompt: str | None, params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The request fields (prompt included) for ``params``, and the names it could not send.
@@ -93,7 +96,7 @@ PROFILES: dict[str, ServerProfile] = {
     profile.name: profile
     for profile in (
         ServerProfile("openai", seed_honoured=False),
-        ServerProfile("generic", seed_honoured=True, body_names=_SAME_NAMES),
+        ServerProfile("generic", seed_honoured=True, body_names=_SAME_NAMES, sends_video_format=True),
         ServerProfile("vllm-omni", seed_honoured=True, body_names={**_SAME_NAMES, "steps": "num_inference_steps"}),
         ServerProfile(
             "sdcpp-server",

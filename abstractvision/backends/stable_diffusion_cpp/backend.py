@@ -26,7 +26,7 @@ from ...fingerprints import fingerprint
 from ...media.images import decode_image, resized
 from ...media.png import encode_png
 from ...registry import ModelSpec, resolve_model
-from ...tasks import IMAGE_TO_IMAGE, TASKS, TEXT_TO_IMAGE
+from ...tasks import IMAGE_TO_IMAGE, IMAGE_TO_VIDEO, TASKS, TEXT_TO_IMAGE, TEXT_TO_VIDEO
 from ...types import (
     GeneratedAsset,
     ImageEditRequest,
@@ -144,6 +144,11 @@ class StableDiffusionCppVisionBackend(VisionBackend):
     """
 
     name = "sdcpp"
+    unsupported_advice = dict.fromkeys(
+        (TEXT_TO_VIDEO, IMAGE_TO_VIDEO),
+        "stable-diffusion.cpp has a Wan video mode, but this backend does not wire it (it could not be tested "
+        "here: see docs/backend-sdcpp.md); use backend=diffusers with a Wan model, e.g. model=wan21-i2v-14b-480p.",
+    )
 
     def __init__(self, config: StableDiffusionCppBackendConfig, model: ModelSpec | None = None) -> None:
         self.config = config
