@@ -87,11 +87,14 @@ def run(args: argparse.Namespace) -> int:
 def backend_and_model(args: argparse.Namespace) -> tuple[VisionBackend, str]:
     """The backend to serve and the model name clients use, from the flags or from config overrides."""
     from ..backends.factory import create_backend
+    from ..config_dirs import user_config_dirs
+    from ..registry import ModelRegistry, resolve_model
 
     overrides = list(args.extra)
     if not overrides:
         model = args.model or "tiny-sd"
-        return create_backend(args.backend or "diffusers", model, parse_options(args.option)), model
+        spec = resolve_model(model, ModelRegistry(user_config_dirs(args.config_dir)))  # ./conf and --config-dir too
+        return create_backend(args.backend or "diffusers", spec, parse_options(args.option)), model
     flags = [o for o in overrides if o.startswith("-")]
     if flags:
         raise InvalidParameterError(flags[0], "unknown option of `abstractvision serve`; see its --help")
@@ -104,7 +107,6 @@ def backend_and_model(args: argparse.Namespace) -> tuple[VisionBackend, str]:
         raise InvalidParameterError(
             given[0], "give the backend and model either as flags or as overrides (backend=..., model=...), not both"
         )
-    from ..config_dirs import user_config_dirs
     from ..pipeline.compose import load_run_config
 
     combinations = load_run_config(overrides, user_config_dirs(args.config_dir)).combinations

@@ -38,3 +38,17 @@ def test_flags_and_overrides_together_are_refused():
     )
     assert result.returncode == 2
     assert "`--backend`" in result.stderr and "not both" in result.stderr
+
+
+def test_model_flag_finds_a_model_of_a_config_dir(tmp_path):
+    """`serve --config-dir cfg --model mine` serves cfg's model, as `run` would (it was an unknown model)."""
+    from abstractvision.cli import build_parser
+    from abstractvision.commands.serve import backend_and_model
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "mine.yaml").write_text("name: mine\nsource: builtin:tiny-sd\nfamily: sd1\n")
+    args = build_parser().parse_args(["serve", "--config-dir", str(tmp_path), "--model", "mine"])
+    args.extra = []
+    backend, served_as = backend_and_model(args)
+    assert served_as == "mine"
+    assert backend.model_spec is not None and backend.model_spec.source == "builtin:tiny-sd"
