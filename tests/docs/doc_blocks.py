@@ -2,9 +2,9 @@
 
 The markers (one HTML comment per line, on the lines right above the fence):
 
-- ``<!-- needs: gpu -->``, ``hub``, ``cluster``, ``install``: the block needs something this machine cannot
-  give (a CUDA device, a model hub, several machines or a scheduler, a package registry: `.ci/run` does the
-  installs). It is skipped and counted.
+- ``<!-- needs: gpu -->``, ``hub``, ``cluster``, ``install``, ``checkout``: the block needs something this machine
+  cannot give (a CUDA device, a model hub, several machines or a scheduler, a package registry: `.ci/run` does
+  the installs), or the repository itself (its test suite, which runs anyway). It is skipped and counted.
 - ``<!-- needs: sdcpp -->``: it runs stable-diffusion.cpp; skipped and counted where neither sd-cli nor
   stable-diffusion-cpp-python is installed.
 - ``<!-- docs: background -->``: a foreground server (``abstractvision serve``): started in the background,
@@ -33,8 +33,8 @@ TESTED_ELSEWHERE = {  # pages whose blocks other tests run, with what those test
 }
 SHELL = ("bash", "sh", "console")
 RUN = (*SHELL, "python", "yaml")  # the languages the docs test runs (yaml: written where it says, and composed)
-NEEDS = ("gpu", "hub", "cluster", "install", "sdcpp")
-NEVER_HERE = ("gpu", "hub", "cluster", "install")
+NEEDS = ("gpu", "hub", "cluster", "install", "checkout", "sdcpp")
+NEVER_HERE = ("gpu", "hub", "cluster", "install", "checkout")
 DOCS = ("background", "fragment")
 
 TALLY = pytest.StashKey[Counter]()  # blocks by what became of them, for the summary line

@@ -9,7 +9,8 @@ the tiny models come from the session's ``$ABSTRACTVISION_CACHE``, and ``$ABSTRA
 
 Markers, one HTML comment per line right before a fence (parsed in ``doc_blocks.py``):
 
-- ``<!-- needs: gpu -->`` / ``hub`` / ``cluster`` / ``install``: skipped, and counted in the summary line.
+- ``<!-- needs: gpu -->`` / ``hub`` / ``cluster`` / ``install`` / ``checkout``: skipped, and counted in the
+  summary line.
 - ``<!-- needs: sdcpp -->``: runs where stable-diffusion.cpp is installed (sd-cli or the Python binding).
 - ``<!-- docs: background -->``: a server (``abstractvision serve``, on the docs' port 8000), started before the
   page's next blocks and stopped after its last one.
