@@ -209,10 +209,13 @@ class Runner:
                             guard.observe(job.job_id, None)
                             unrecorded.add(job.job_id)
                             writer.submit(job, outcome)
+                            # Recorded before the next job starts: marks that waited for the next outcome left a
+                            # finished job `running` through a long (or crashing) next job, whose kill then counted
+                            # against it. Overlap needs generation on its own thread first (see architecture.md).
+                            self._mark_done(writer.drain(), manifest, summary, bar, unrecorded)
                         else:
                             self._record_failure(job, outcome, manifest, summary, guard, group)
                             bar.update(1)
-                        self._mark_done(writer.written(), manifest, summary, bar, unrecorded)
                 self._mark_done(writer.drain(), manifest, summary, bar, unrecorded)
             except RunError:  # the run folder itself failed (a full disk): what was not recorded goes back to pending
                 with suppress(RunError):

@@ -59,8 +59,7 @@ def test_verify_names_the_batch_and_reproduces_within_one_level(runs: Path, caps
 
 
 def test_ctrl_c_finishes_the_batch_drains_the_writer_and_exits(tmp_path: Path, tiny_sd_path: Path) -> None:
-    # Six batches of 4. A batch's jobs are marked done once the next batch's first job returns (the writer thread
-    # writes them meanwhile), so the signal lands a batch or two after the first done job: never the last one.
+    # Six batches of 4: the signal, sent once the first batch is done, lands in a later one, never the last.
     process = popen(*batched("r", seeds=24), cwd=tmp_path)
     wait_for_done(tmp_path / "r", process, at_least=1)
     process.send_signal(signal.SIGINT)
