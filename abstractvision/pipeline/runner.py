@@ -2,8 +2,8 @@
 
 Order of work: validate everything and build the backends (no weights loaded), and only then touch
 the run folder: lock it, record the plan, check finished outputs, run what is left. Each backend
-group (backend + options + model) loads once, runs all of its jobs, and unloads. A job's files are written on
-a writer thread while the next job generates; this (driver) thread alone writes the manifest. The runner never
+group (backend + options + model) loads once, runs all of its jobs, and unloads. A job's files are written and
+the job marked done before the next one starts; this (driver) thread alone writes the manifest. The runner never
 imports torch; backends do, when they load.
 """
 
@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from functools import partial
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import AbstractVisionError, BackendConnectionError, RunError, RunWriteError, Scope, scope_of
-from ..outputs.writer import WrittenOutput, outputs_intact, write_job_outputs
+from ..outputs.writer import outputs_intact, write_job_outputs
 from .config import RunConfig, redact_overrides
 from .executors import open_executor
 from .manifest import Manifest
@@ -31,7 +31,6 @@ from .preflight import preflight
 from .preview import RunPlan
 from .run_dir import RunDir
 from .worker import GroupDescription, JobFailed, JobNotRun, JobResult, JobSpec, Worker, WorkerFactory
-from .writer_thread import WriterThread
 
 log = logging.getLogger(__name__)
 
@@ -197,33 +196,22 @@ class Runner:
                 manifest.mark_running(row["job_id"])
                 yield JobSpec.from_row(row)
 
-        depth = self.settings.batch_size + 1  # a whole batch waits to be written while the next one generates
-        unrecorded: set[str] = set()  # handed to the writer, not yet marked done
-        with WriterThread(partial(_write_outputs, run_dir), depth) as writer:
-            try:
-                with closing(self._executor.run(group, self._make_worker, items(), self.stop)) as outcomes:
-                    for job, outcome in outcomes:
-                        if isinstance(outcome, JobNotRun):  # cancelled before it started: pending, no attempt
-                            manifest.release([job.job_id])
-                        elif isinstance(outcome, JobResult):
-                            guard.observe(job.job_id, None)
-                            unrecorded.add(job.job_id)
-                            writer.submit(job, outcome)
-                            # Recorded before the next job starts: marks that waited for the next outcome left a
-                            # finished job `running` through a long (or crashing) next job, whose kill then counted
-                            # against it. Overlap needs generation on its own thread first (see architecture.md).
-                            self._mark_done(writer.drain(), manifest, summary, bar, unrecorded)
-                        else:
-                            self._record_failure(job, outcome, manifest, summary, guard, group)
-                            bar.update(1)
-                self._mark_done(writer.drain(), manifest, summary, bar, unrecorded)
-            except RunError:  # the run folder itself failed (a full disk): what was not recorded goes back to pending
-                with suppress(RunError):
-                    manifest.release(sorted(unrecorded))
-                raise
-            except AbstractVisionError as exc:  # the group's worker could not even be built (a package, a bad file)
-                guard.stopped = StoppedGroup(group.model.name, group.backend, exc, "its backend could not be built")
-                self._mark_done(writer.drain(), manifest, summary, bar, unrecorded)
+        try:
+            with closing(self._executor.run(group, self._make_worker, items(), self.stop)) as outcomes:
+                for job, outcome in outcomes:
+                    if isinstance(outcome, JobNotRun):  # cancelled before it started: pending, no attempt
+                        manifest.release([job.job_id])
+                    elif isinstance(outcome, JobResult):
+                        guard.observe(job.job_id, None)
+                        self._record_done(job, outcome, run_dir, manifest, summary)
+                        bar.update(1)
+                    else:
+                        self._record_failure(job, outcome, manifest, summary, guard, group)
+                        bar.update(1)
+        except RunError:  # the run folder itself failed (a full disk): nothing more can be recorded anywhere
+            raise
+        except AbstractVisionError as exc:  # the group's worker could not even be built (a package, a bad file)
+            guard.stopped = StoppedGroup(group.model.name, group.backend, exc, "its backend could not be built")
         if guard.stopped:
             guard.stopped.pending = manifest.count_todo(plan_id, group.key)
             summary.stopped_groups.append(guard.stopped)
@@ -254,18 +242,26 @@ class Runner:
         manifest.mark_failed(job.job_id, outcome, 1, 0.0)
         summary.failed += 1
 
-    def _mark_done(
-        self, written: Iterable[tuple[JobSpec, JobResult, WrittenOutput]], manifest: Manifest, summary: RunSummary,
-        bar: Any, unrecorded: set[str],
-    ) -> None:  # fmt: skip
-        """Jobs whose files are in place: done, with their main file's SHA-256, in one transaction each."""
-        for job, outcome, output in written:
-            timings = dict(outcome.assets[0].metadata.get("timings") or {})
-            timings["duration_s"] = outcome.duration_s
-            manifest.mark_done(job.job_id, output.output, output.sha256, outcome.attempts, timings)
-            unrecorded.discard(job.job_id)
-            summary.done += 1
-            bar.update(1)
+    def _record_done(
+        self, job: JobSpec, outcome: JobResult, run_dir: Path, manifest: Manifest, summary: RunSummary
+    ) -> None:
+        """``job``'s files, then its done mark with its main file's SHA-256, in one transaction, before the next
+        job starts (a crash between the two leaves it ``running``: the next run redoes it)."""
+        folder = RunDir(run_dir).outputs
+        try:
+            inputs = {"inputs": dict(job.inputs)}
+            output = write_job_outputs(run_dir, folder, job.job_id, job.identity, outcome.assets, inputs)
+        except OSError as exc:  # a full or failing disk: the job is not done, and nothing after it can be
+            with suppress(RunError):
+                manifest.release([job.job_id])
+            raise RunWriteError(
+                f"job {job.job_id}: its outputs could not be written in {folder} ({exc.strerror or exc}); "
+                f"the run stopped. {RunWriteError.advice}"
+            ) from None
+        timings = dict(outcome.assets[0].metadata.get("timings") or {})
+        timings["duration_s"] = outcome.duration_s
+        manifest.mark_done(job.job_id, output.output, output.sha256, outcome.attempts, timings)
+        summary.done += 1
 
     def _release(self, job_ids: list[str], error: BaseException, manifest: Manifest, summary: RunSummary) -> None:
         """The jobs of a connection-failure streak (failed with ``error``'s class) were not at fault either:
@@ -302,19 +298,6 @@ class _SignalGuard:
             raise KeyboardInterrupt
         self.stop.set()
         print("\nstopping after the current job (Ctrl-C again to abort now)", file=sys.stderr)
-
-
-def _write_outputs(run_dir: Path, job: JobSpec, outcome: JobResult) -> WrittenOutput:
-    """``job``'s files (on the writer thread): its assets with their provenance chunks, and the sidecar."""
-    folder = RunDir(run_dir).outputs
-    try:
-        inputs = {"inputs": dict(job.inputs)}
-        return write_job_outputs(run_dir, folder, job.job_id, job.identity, outcome.assets, inputs)
-    except OSError as exc:  # a full or failing disk: the job is not done, and nothing after it can be
-        raise RunWriteError(
-            f"job {job.job_id}: its outputs could not be written in {folder} ({exc.strerror or exc}); "
-            f"the run stopped. {RunWriteError.advice}"
-        ) from None
 
 
 def _count_advice(summary: RunSummary, error: BaseException, count: int) -> None:

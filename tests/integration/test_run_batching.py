@@ -1,6 +1,6 @@
 """``run.batch_size`` on tiny-sd through the real CLI: the same jobs as a run without batching, pixels within one
 level of theirs, each job recorded on its own; a real SIGKILL mid-run loses nothing recorded done, and Ctrl-C
-drains the writer thread before it exits."""
+records the batch it was in before it exits."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_verify_names_the_batch_and_reproduces_within_one_level(runs: Path, caps
         assert "made in a batch of" in capsys.readouterr().out
 
 
-def test_ctrl_c_finishes_the_batch_drains_the_writer_and_exits(tmp_path: Path, tiny_sd_path: Path) -> None:
+def test_ctrl_c_finishes_the_batch_records_it_and_exits(tmp_path: Path, tiny_sd_path: Path) -> None:
     # Six batches of 4: the signal, sent once the first batch is done, lands in a later one, never the last.
     process = popen(*batched("r", seeds=24), cwd=tmp_path)
     wait_for_done(tmp_path / "r", process, at_least=1)
