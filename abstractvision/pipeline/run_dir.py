@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 MANIFEST_FILE = "manifest.sqlite"
 LOCK_FILE = ".lock"
 OUTPUTS_DIR = "outputs"
+NEW_MANIFEST = ".manifest.sqlite.new"
+"""A manifest being created: built under this name, then renamed into place whole."""
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -64,7 +66,8 @@ class RunDir:
             finally:
                 existing.close()
         if self.path.is_dir() and not manifest.exists():
-            others = [p.name for p in self.path.iterdir() if p.name != LOCK_FILE]
+            ours = (LOCK_FILE, NEW_MANIFEST)
+            others = [p.name for p in self.path.iterdir() if not p.name.startswith(ours)]
             if others:
                 raise RunError(
                     f"run.dir {str(self.path)!r} holds other files ({', '.join(sorted(others)[:3])}) and no "
@@ -77,6 +80,8 @@ class RunDir:
         self.check_usable()
         self.path.mkdir(parents=True, exist_ok=True)
         with RunLock(self.path):
+            if not self.manifest_path.exists():
+                self._create_manifest()
             manifest = Manifest(self.manifest_path)
             try:
                 yield manifest
@@ -88,6 +93,16 @@ class RunDir:
         if not self.manifest_path.is_file():
             raise RunError(f"{str(self.path)!r} is not a run folder (no {MANIFEST_FILE}); pass a folder under runs/")
         return Manifest(self.manifest_path, readonly=True)
+
+    def _create_manifest(self) -> None:
+        """Build a new manifest's whole schema under a temporary name, then rename it into place: a runner killed
+        half-way leaves only that temporary file (replaced here next time), never a manifest without its tables,
+        which every later runner would refuse."""
+        partial = self.path / NEW_MANIFEST
+        for leftover in self.path.glob(f"{NEW_MANIFEST}*"):  # with its -wal and -shm, if a kill left them
+            leftover.unlink()
+        Manifest(partial).close()
+        os.replace(partial, self.manifest_path)
 
     def remove_temp_files(self) -> None:
         """Half-written outputs of a runner that was killed (call with the lock held: nobody is writing)."""
