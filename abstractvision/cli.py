@@ -12,6 +12,7 @@ import importlib
 import logging
 import os
 import sys
+import threading
 
 from . import __version__
 from .errors import AbstractVisionError
@@ -65,5 +66,16 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
+def entry() -> None:
+    """The console command. After a second Ctrl-C it exits at once, without waiting for the job still running
+    on a worker thread (the run folder is already closed, and resumable)."""
+    code = main()
+    if code == 130 and any(t.name.startswith("abstractvision-job") for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -344,7 +344,7 @@ class Manifest:
         jobs), so that the caller may update jobs in between.
         """
         sql = (
-            "SELECT rowid, job_id, group_key, task, params, inputs FROM jobs "
+            "SELECT rowid, job_id, group_key, task, params, inputs, interrupts FROM jobs "
             "WHERE rowid > ? AND plan = ? AND group_key = ? AND status != 'done' "
             "AND NOT (status = 'failed' AND error_type IS ?) ORDER BY rowid LIMIT ?"
         )

@@ -2,9 +2,9 @@
 
 Order of work: validate everything and build the backends (no weights loaded), and only then touch
 the run folder: lock it, record the plan, check finished outputs, run what is left. Each backend
-group (backend + options + model) loads once, runs all of its jobs, and unloads. A job's files are written and
-the job marked done before the next one starts; this (driver) thread alone writes the manifest. The runner never
-imports torch; backends do, when they load.
+group (backend + options + model) loads once, runs all of its jobs, and unloads. This (driver) thread alone writes
+the manifest: it writes a job's files and marks it done while the next job generates on the executor's thread.
+The runner never imports torch; backends do, when they load.
 """
 
 from __future__ import annotations
@@ -188,17 +188,20 @@ class Runner:
         bar: Any,
     ) -> None:
         guard = _GroupGuard(self.settings.max_connection_failures)
+        in_flight: set[str] = set()
 
         def items() -> Iterator[JobSpec]:
             for row in manifest.todo(plan_id, group.key):
                 if self.stop.is_set() or guard.stopped:
                     return
                 manifest.mark_running(row["job_id"])
+                in_flight.add(row["job_id"])
                 yield JobSpec.from_row(row)
 
         try:
             with closing(self._executor.run(group, self._make_worker, items(), self.stop)) as outcomes:
                 for job, outcome in outcomes:
+                    in_flight.discard(job.job_id)
                     if isinstance(outcome, JobNotRun):  # cancelled before it started: pending, no attempt
                         manifest.release([job.job_id])
                     elif isinstance(outcome, JobResult):
@@ -209,6 +212,8 @@ class Runner:
                         self._record_failure(job, outcome, manifest, summary, guard, group)
                         bar.update(1)
         except RunError:  # the run folder itself failed (a full disk): nothing more can be recorded anywhere
+            with suppress(RunError):  # the jobs started meanwhile were not at fault
+                manifest.release(sorted(in_flight))
             raise
         except AbstractVisionError as exc:  # the group's worker could not even be built (a package, a bad file)
             guard.stopped = StoppedGroup(group.model.name, group.backend, exc, "its backend could not be built")
@@ -245,8 +250,8 @@ class Runner:
     def _record_done(
         self, job: JobSpec, outcome: JobResult, run_dir: Path, manifest: Manifest, summary: RunSummary
     ) -> None:
-        """``job``'s files, then its done mark with its main file's SHA-256, in one transaction, before the next
-        job starts (a crash between the two leaves it ``running``: the next run redoes it)."""
+        """``job``'s files, then its done mark with its main file's SHA-256, in one transaction (a crash between
+        the two leaves it ``running``: the next run redoes it)."""
         folder = RunDir(run_dir).outputs
         try:
             inputs = {"inputs": dict(job.inputs)}

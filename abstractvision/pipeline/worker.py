@@ -62,11 +62,14 @@ class JobSpec:
     task: str
     identity: Mapping[str, Any]
     inputs: Mapping[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+    """A runner died while this job ran: it runs alone, so that a crash it causes again is blamed on it only."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> JobSpec:
         inputs = json.loads(row["inputs"]) if row["inputs"] else {}
-        return cls(row["job_id"], row["group_key"], row["task"], json.loads(row["params"]), inputs)
+        params = json.loads(row["params"])
+        return cls(row["job_id"], row["group_key"], row["task"], params, inputs, bool(row["interrupts"]))
 
 
 @dataclass

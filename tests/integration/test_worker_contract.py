@@ -49,17 +49,17 @@ def test_spawned_worker_gives_the_same_bytes_as_a_local_run(tmp_path: Path, tiny
     config = load_run_config([*OVERRIDES, f"run.dir={tmp_path / 'r'}"])
     assert Runner(config, out=io.StringIO()).run().done == 2
     manifest = Manifest(tmp_path / "r" / "manifest.sqlite", readonly=True)
-    rows = list(manifest.conn.execute("SELECT job_id, group_key, task, params, inputs, output FROM jobs"))
+    rows = list(manifest.conn.execute("SELECT job_id, group_key, task, params, inputs, interrupts, output FROM jobs"))
     manifest.close()
     (group,) = Plan(config).groups.values()
     here = Worker(group)
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
         for row in rows:
-            job = JobSpec.from_row(dict(zip(("job_id", "group_key", "task", "params", "inputs"), row[:5], strict=True)))
+            job = JobSpec.from_row(row)
             (data,) = pool.apply(generate_in_this_process, (pickle.dumps(group), pickle.dumps(job)))
             assert data == here(job).assets[0].data  # the worker's own file, byte for byte
-            written = (tmp_path / "r" / row[5]).read_bytes()  # the run's file: the same pixels, plus the job record
+            written = (tmp_path / "r" / row["output"]).read_bytes()  # the run's file: same pixels, plus the record
             assert _pixels(data) == _pixels(written)
             assert _record(data)["seed"] == _record(written)["seed"]
     here.close()

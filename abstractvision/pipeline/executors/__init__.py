@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .local import LocalExecutor, LocalWorkers, ThreadExecutor, make_executor
+from .local import LocalWorkers, ThreadExecutor
 
 if TYPE_CHECKING:
     from ..config import RunSettings
     from .ray import RayWorkers
 
-__all__ = ["LocalExecutor", "LocalWorkers", "ThreadExecutor", "make_executor", "open_executor"]
+__all__ = ["LocalWorkers", "ThreadExecutor", "open_executor"]
 
 
 def open_executor(settings: RunSettings) -> LocalWorkers | RayWorkers:
