@@ -20,8 +20,6 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 FIRST = ["README.md", "docs/getting-started.md"]
 PAGES = [*FIRST, *sorted({f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")} - set(FIRST))]  # reading order
@@ -37,7 +35,6 @@ NEEDS = ("gpu", "hub", "cluster", "install", "checkout", "sdcpp")
 NEVER_HERE = ("gpu", "hub", "cluster", "install", "checkout")
 DOCS = ("background", "fragment")
 
-TALLY = pytest.StashKey[Counter]()  # blocks by what became of them, for the summary line
 _FENCE = re.compile(r"^```(\S*)\s*$")
 _MARKER = re.compile(r"^<!--\s*(needs|docs):\s*([\w-]+)\s*-->$")
 

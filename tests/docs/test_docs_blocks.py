@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from doc_blocks import PAGES, ROOT, RUN, TALLY, TESTED_ELSEWHERE, read_blocks, tally, to_run
+from doc_blocks import PAGES, ROOT, RUN, TESTED_ELSEWHERE, read_blocks, to_run
 
 PAGE_TIMEOUT_S = 900  # one page, with room for a busy shared machine (README.md took 230 s at load 5)
 
@@ -50,7 +50,7 @@ def test_every_block_is_well_marked() -> None:
 
 
 @pytest.fixture(scope="module")
-def reader_folder(tmp_path_factory: pytest.TempPathFactory, tiny_sd_path: Path, pytestconfig: pytest.Config) -> Path:
+def reader_folder(tmp_path_factory: pytest.TempPathFactory, tiny_sd_path: Path) -> Path:
     """The folder every page runs in: the repository's conf/ and the pictures the docs assume."""
     from PIL import Image
 
@@ -63,7 +63,6 @@ def reader_folder(tmp_path_factory: pytest.TempPathFactory, tiny_sd_path: Path, 
     (folder / "inputs").mkdir()
     for index, colour in enumerate([(30, 90, 200), (220, 220, 220)]):
         Image.new("RGB", (64, 64), colour).save(folder / "inputs" / f"in-{index}.png")
-    pytestconfig.stash[TALLY] = tally()  # for the summary line (conftest.py)
     return folder
 
 

@@ -2,7 +2,7 @@
 
 Counts: the fast default runs a few kills; ``RELIABILITY_FULL=1`` (exported by ``.ci/run``) runs the full counts
 and the 10,000-job memory run. ``RELIABILITY_SEED=N`` replays the random moments of an earlier session: each
-session prints its seed.
+session prints its seed in the header (tests/conftest.py picks it).
 """
 
 from __future__ import annotations
@@ -10,20 +10,17 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from reliability_checks import FULL, ImageServer, Tmpfs
+from reliability_checks import ImageServer, Tmpfs
 
 
 @pytest.fixture(scope="session")
 def reliability_seed() -> int:
-    """The seed of this session's random moments: ``RELIABILITY_SEED`` or a fresh one, printed either way."""
-    seed = int(os.environ.get("RELIABILITY_SEED") or random.SystemRandom().randrange(2**32))
-    print(f"\nRELIABILITY_SEED={seed} ({'full' if FULL else 'fast'} set)", file=sys.stderr)
-    return seed
+    """The seed of this session's random moments (``RELIABILITY_SEED``, given or picked for the session)."""
+    return int(os.environ["RELIABILITY_SEED"])
 
 
 @pytest.fixture

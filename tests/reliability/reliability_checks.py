@@ -165,7 +165,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 def report(name: str, **numbers: Any) -> None:
-    """Print a suite's numbers (``pytest -s`` shows them; docs/reliability.md quotes them)."""
+    """Print a suite's numbers (``pytest -n 0 -s`` shows them; docs/reliability.md quotes them)."""
     print(f"\n[reliability] {name}: " + ", ".join(f"{k}={v}" for k, v in numbers.items()), file=sys.stderr)
 
 
