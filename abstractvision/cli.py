@@ -70,10 +70,13 @@ def entry() -> None:
     """The console command. After a second Ctrl-C it exits at once, without waiting for the job still running
     on a worker thread (the run folder is already closed, and resumable)."""
     code = main()
-    if code == 130 and any(t.name.startswith("abstractvision-job") for t in threading.enumerate()):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    if code == 130:
+        from .pipeline.executors.local import JOB_THREAD_PREFIX  # loaded already by the run that was stopped
+
+        if any(t.name.startswith(JOB_THREAD_PREFIX) for t in threading.enumerate()):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
     sys.exit(code)
 
 

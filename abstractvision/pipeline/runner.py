@@ -201,7 +201,6 @@ class Runner:
         try:
             with closing(self._executor.run(group, self._make_worker, items(), self.stop)) as outcomes:
                 for job, outcome in outcomes:
-                    in_flight.discard(job.job_id)
                     if isinstance(outcome, JobNotRun):  # cancelled before it started: pending, no attempt
                         manifest.release([job.job_id])
                     elif isinstance(outcome, JobResult):
@@ -211,8 +210,9 @@ class Runner:
                     else:
                         self._record_failure(job, outcome, manifest, summary, guard, group)
                         bar.update(1)
+                    in_flight.discard(job.job_id)
         except RunError:  # the run folder itself failed (a full disk): nothing more can be recorded anywhere
-            with suppress(RunError):  # the jobs started meanwhile were not at fault
+            with suppress(RunError):  # the job being recorded, and those started meanwhile, back to pending
                 manifest.release(sorted(in_flight))
             raise
         except AbstractVisionError as exc:  # the group's worker could not even be built (a package, a bad file)
@@ -257,8 +257,6 @@ class Runner:
             inputs = {"inputs": dict(job.inputs)}
             output = write_job_outputs(run_dir, folder, job.job_id, job.identity, outcome.assets, inputs)
         except OSError as exc:  # a full or failing disk: the job is not done, and nothing after it can be
-            with suppress(RunError):
-                manifest.release([job.job_id])
             raise RunWriteError(
                 f"job {job.job_id}: its outputs could not be written in {folder} ({exc.strerror or exc}); "
                 f"the run stopped. {RunWriteError.advice}"

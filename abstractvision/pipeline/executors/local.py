@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from ..worker import GroupDescription, JobSpec, WorkerFactory
 
 Item = TypeVar("Item")
+JOB_THREAD_PREFIX = "abstractvision-job"
+"""The names of the threads jobs run on (the command line looks for them after a second Ctrl-C)."""
 
 
 class ThreadExecutor(Generic[Item]):
@@ -49,7 +51,7 @@ class ThreadExecutor(Generic[Item]):
 
     def map(self, work: Callable[[Item], Any], items: Iterable[Item]) -> Iterator[tuple[Item, Any]]:
         feed = _Feed(items)
-        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="abstractvision-job")
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix=JOB_THREAD_PREFIX)
         running: dict[Future[Any], Item] = {}
 
         def start(settled: bool) -> None:
