@@ -6,9 +6,10 @@ must agree on: one tiny-model cache for the session, unless ``ABSTRACTVISION_CAC
 cache is used and reused across sessions), and one ``RELIABILITY_SEED`` (printed in the header, to replay a
 session's kill moments). Subprocesses started by tests inherit both.
 
-Workers take whole test files (``--dist loadfile``). Tests that use something machine-wide (``SERIAL``) hold one
-lock while they run, so that no two workers use it at once: a local Ray cluster (Ray's ``address=auto``, and a
-start with no address, join any cluster running on the machine) and the docs' server on port 8000.
+Workers take whole test files (``--dist loadfile``). Tests marked ``machine_wide`` hold one lock while they run,
+so that no two workers use the same machine-wide thing at once: a local Ray cluster (Ray's ``address=auto``, and
+a start with no address, join any cluster running on the machine) and the docs' server on port 8000. Only the
+tests that start or join a cluster, or serve, carry the mark: the rest of those files runs alongside.
 
 Torch runs single-threaded here unless ``OMP_NUM_THREADS`` says otherwise: the tiny models gain nothing
 from a second thread, and on a busy machine OpenMP threads spinning against other processes made one
@@ -29,7 +30,6 @@ import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before anything imports torch
 
-SERIAL = ("tests/docs/", "tests/integration/test_ray_executor.py", "tests/integration/openai_http/test_openai_ray.py")
 _MADE_CACHE = pytest.StashKey[str]()
 
 
@@ -54,8 +54,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 @pytest.fixture(autouse=True)
 def one_worker_at_a_time(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Hold the machine-wide lock while a ``SERIAL`` test runs (a no-op for every other test)."""
-    if not request.node.nodeid.startswith(SERIAL):
+    """Hold the machine-wide lock while a ``machine_wide`` test runs (a no-op for every other test)."""
+    if request.node.get_closest_marker("machine_wide") is None:
         yield
         return
     with open(Path(os.environ["ABSTRACTVISION_CACHE"]) / ".ray-and-port-8000.lock", "w") as lock:

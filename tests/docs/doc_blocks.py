@@ -113,6 +113,11 @@ def to_run(page: str) -> list[Block]:
     return [b for b in read_blocks(ROOT / page, page) if b.language in RUN and skip_reason(b) is None]
 
 
+def machine_wide(page: str) -> bool:
+    """Whether ``page`` runs something only one test on the machine may run at once: a server, or Ray."""
+    return any(b.markers.get("docs") == "background" or "executor=ray" in b.text for b in to_run(page))
+
+
 def tally() -> Counter:
     """Every code block of the pages, by what becomes of it here: ``run``, or the reason it is not."""
     blocks = [b for page in PAGES for b in read_blocks(ROOT / page, page) if b.language in RUN]

@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from doc_blocks import PAGES, ROOT, RUN, TESTED_ELSEWHERE, read_blocks, to_run
+from doc_blocks import PAGES, ROOT, RUN, TESTED_ELSEWHERE, machine_wide, read_blocks, to_run
 
 PAGE_TIMEOUT_S = 900  # one page, with room for a busy shared machine (README.md took 230 s at load 5)
 
@@ -76,7 +76,9 @@ def reader_env(hub: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(PAGE_TIMEOUT_S + 30)
-@pytest.mark.parametrize("page", [page for page in PAGES if to_run(page)])
+@pytest.mark.parametrize(
+    "page", [pytest.param(p, marks=pytest.mark.machine_wide if machine_wide(p) else ()) for p in PAGES if to_run(p)]
+)
 def test_page_runs(page: str, reader_folder: Path, tmp_path: Path) -> None:
     blocks = [{**block.__dict__, "where": block.where} for block in to_run(page)]
     (tmp_path / "blocks.json").write_text(json.dumps(blocks), encoding="utf-8")

@@ -69,6 +69,7 @@ def pngs(run_dir: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.machine_wide
 @needs_ray
 def test_twenty_jobs_on_two_workers_match_the_local_executor(tmp_path: Path, tiny_sd_path: Path) -> None:
     args = (*SWEEP, "seed=range(0,20)")
@@ -84,6 +85,7 @@ def test_twenty_jobs_on_two_workers_match_the_local_executor(tmp_path: Path, tin
 
 
 @pytest.mark.slow
+@pytest.mark.machine_wide
 @needs_ray
 def test_a_worker_killed_mid_run_is_replaced_and_every_job_runs_once(tmp_path: Path, tiny_sd_path: Path) -> None:
     run_dir = tmp_path / "r"
@@ -110,6 +112,7 @@ class CrashOnPrompt(Worker):
 
 
 @pytest.mark.slow
+@pytest.mark.machine_wide
 @needs_ray
 def test_a_job_that_kills_its_worker_twice_is_quarantined(tmp_path: Path, tiny_sd_path: Path) -> None:
     from ray import cloudpickle
@@ -129,6 +132,7 @@ def test_a_job_that_kills_its_worker_twice_is_quarantined(tmp_path: Path, tiny_s
 
 
 @pytest.mark.slow
+@pytest.mark.machine_wide
 @needs_ray
 def test_the_driver_killed_mid_run_resumes_with_nothing_lost_or_duplicated(tmp_path: Path, tiny_sd_path: Path) -> None:
     import psutil
@@ -144,6 +148,7 @@ def test_the_driver_killed_mid_run_resumes_with_nothing_lost_or_duplicated(tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.machine_wide
 @needs_ray
 def test_ctrl_c_cancels_the_queued_jobs_lets_the_running_ones_finish(tmp_path: Path, tiny_sd_path: Path) -> None:
     """Each of the 2 workers runs one job and has one queued: after Ctrl-C only the running ones finish."""
@@ -164,6 +169,7 @@ def test_ctrl_c_cancels_the_queued_jobs_lets_the_running_ones_finish(tmp_path: P
 
 
 @pytest.mark.slow
+@pytest.mark.machine_wide
 @needs_ray
 def test_a_cluster_started_with_ray_start_is_joined_with_address_auto(tmp_path: Path, tiny_sd_path: Path) -> None:
     ray_cli = Path(sys.executable).with_name("ray")
@@ -216,6 +222,7 @@ def test_auto_pointing_at_a_stopped_cluster_fails_within_seconds_naming_it(tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.machine_wide
 @needs_ray
 def test_more_gpus_per_worker_than_the_cluster_has_fails_before_any_model_loads(tmp_path: Path) -> None:
     result = cli(*SWEEP, "run.executor=ray", "run.gpus_per_worker=1", cwd=tmp_path)

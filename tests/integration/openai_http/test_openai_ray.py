@@ -35,6 +35,7 @@ class Timeline:
 
 
 @pytest.mark.slow
+@pytest.mark.machine_wide
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs the ray extra")
 def test_each_ray_worker_serves_run_concurrency_requests_at_once(fault_server: FaultServer, tmp_path: Path) -> None:
     item = {"b64_json": base64.b64encode(png_bytes()).decode()}
