@@ -30,7 +30,7 @@ def verify(args: argparse.Namespace) -> int:
     from ..outputs.export import parse_where
     from ..outputs.verify import table, verify_run
 
-    options = parse_where(args.backend_option)  # typed like csv cells: threads=2 is a number
+    options = parse_where(args.backend_option, "--backend-option")  # typed like csv cells: threads=2 is a number
     checks = verify_run(args.run_dir, sample=args.sample, tolerance=args.tolerance, secrets=options,
                         progress=not args.no_progress)  # fmt: skip
     for line in table(checks):

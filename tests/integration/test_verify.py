@@ -71,6 +71,8 @@ def test_an_altered_file_is_a_mismatch(run_dir: Path, tmp_path: Path, capsys) ->
 def test_bad_input_is_refused(tmp_path: Path, capsys) -> None:
     assert main(["verify", str(tmp_path / "nothing")]) == 2
     assert "is not a run folder" in capsys.readouterr().err and not (tmp_path / "nothing").exists()
+    assert main(["verify", str(tmp_path), "--backend-option", "threads"]) == 2
+    assert "error: `--backend-option`: expects KEY=VALUE, got 'threads'" in capsys.readouterr().err
     manifest = Manifest(":memory:")
     manifest.add_group("g1", "openai", "remote", {"base_url": "http://127.0.0.1:1/v1", "api_key": "<redacted>"})
     with pytest.raises(InvalidParameterError, match=r"option\(s\) \['api_key'\] were redacted .* --backend-option api"):

@@ -84,13 +84,14 @@ class Selection:
                 yield Sample(key, path, mime, file.get("sha256"), _row(record, view), index == 0, video)
 
 
-def parse_where(items: list[str]) -> dict[str, Any]:
-    """``["guidance_scale=7.5", ...]`` as ``{"guidance_scale": 7.5}`` (values typed like csv cells)."""
+def parse_where(items: list[str], flag: str = "--where") -> dict[str, Any]:
+    """``["guidance_scale=7.5", ...]`` as ``{"guidance_scale": 7.5}`` (values typed like csv cells); a bad item is
+    refused naming ``flag``, the option it came from."""
     where = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InvalidParameterError("--where", f"expects KEY=VALUE, got {item!r}")
+            raise InvalidParameterError(flag, f"expects KEY=VALUE, got {item!r}")
         where[key.strip()] = parse_cell(value)
     return where
 
