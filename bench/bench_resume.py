@@ -38,6 +38,7 @@ def finish_run(cwd: Path, jobs: int) -> None:
     from abstractvision.media.png import encode_png
     from abstractvision.pipeline.compose import load_run_config
     from abstractvision.pipeline.runner import Runner
+    from abstractvision.pipeline.worker import Worker
     from abstractvision.types import GeneratedAsset, VisionBackendCapabilities
 
     class FlatBackend(VisionBackend):
@@ -53,7 +54,7 @@ def finish_run(cwd: Path, jobs: int) -> None:
 
     os.chdir(cwd)
     config = load_run_config(overrides(jobs))
-    summary = Runner(config, backend_factory=lambda *a: FlatBackend(), out=io.StringIO()).run()
+    summary = Runner(config, worker_factory=lambda group: Worker(group, backend=FlatBackend()), out=io.StringIO()).run()
     assert summary.done == jobs, summary
 
 
