@@ -73,10 +73,14 @@ def tiny_sd(settings: Settings) -> list[Row]:
     return compare(settings, Sweep("tiny-sd", models.tiny_sd(), ["model=tiny-sd"], seeds, 64, 4, Target(">=", 1.3)))
 
 
+def sd1_model(folder: Path) -> list[str]:
+    """The runner's overrides for the sd1-layout weights as a diffusers pipeline folder (the shipped config is
+    the sdcpp one)."""
+    return ["model=sd1-layout", f"model.source={folder}", "model.backends=[diffusers]"]
+
+
 def sd1(settings: Settings) -> list[Row]:
     folder = models.sd1_pipeline()
-    # the shipped sd1-layout config is the sdcpp one; these are the same weights as a diffusers pipeline folder
-    model = ["model=sd1-layout", f"model.source={folder}", "model.backends=[diffusers]"]
-    sweep = Sweep("sd1-layout", folder, model,
+    sweep = Sweep("sd1-layout", folder, sd1_model(folder),
                   4 if settings.quick else 20, 64, 2, Target(">=", 2.5))  # fmt: skip
     return compare(settings, sweep)
