@@ -45,13 +45,15 @@ def main() -> None:
     params = {"width": args.size, "height": args.size, "steps": args.steps, "guidance_scale": args.guidance}
     print(f"model {args.model}, {args.images} images of {args.size}x{args.size}, {args.steps} steps")
 
-    python_backend = make_backend(args, mode="python")
+    python_backend = python_mode_backend(args.model, args.threads)
     overhead(args, python_backend, params)
     sd_cli = find_sd_cli(args.sd_cli)
     if sd_cli is None:
         print("CLI vs Python: skipped, no sd-cli (build one with `abstractvision sdcpp build-cli`)")
         return
-    cli_backend = make_backend(args, mode="cli", sd_cli_path=str(sd_cli))
+    config = StableDiffusionCppBackendConfig(model=str(args.model), threads=args.threads, mode="cli",
+                                             sd_cli_path=str(sd_cli))  # fmt: skip
+    cli_backend = StableDiffusionCppVisionBackend(config)
     cli_seconds = run_images(cli_backend, params, args.images)
     python_backend.unload()  # so that Python mode's total includes its one load
     python_seconds = run_images(python_backend, params, args.images)
@@ -61,8 +63,9 @@ def main() -> None:
     print(f"  cli / python: {cli_seconds / python_seconds:.2f}x")
 
 
-def make_backend(args: argparse.Namespace, **options: object) -> StableDiffusionCppVisionBackend:
-    config = StableDiffusionCppBackendConfig(model=str(args.model), threads=args.threads, **options)
+def python_mode_backend(model: Path, threads: int) -> StableDiffusionCppVisionBackend:
+    """The backend in Python mode: the default mode, "auto", would pick sd-cli wherever one is found."""
+    config = StableDiffusionCppBackendConfig(model=str(model), threads=threads, mode="python")
     return StableDiffusionCppVisionBackend(config)
 
 

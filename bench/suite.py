@@ -72,13 +72,10 @@ def sdcpp(settings: Settings) -> list[Row]:
         return [Unavailable("sdcpp", subject, reason, Target("<=", 1.05))]
     from abstractvision.builtin import ensure_builtin
 
-    from .bench_sdcpp import StableDiffusionCppBackendConfig, StableDiffusionCppVisionBackend, overhead_times
+    from .bench_sdcpp import overhead_times, python_mode_backend
 
     images = 3 if settings.quick else 10
-    model = ensure_builtin("sd1-layout")
-    backend = StableDiffusionCppVisionBackend(
-        StableDiffusionCppBackendConfig(model=str(model), threads=settings.threads)
-    )
+    backend = python_mode_backend(ensure_builtin("sd1-layout"), settings.threads)
     params = {"width": 64, "height": 64, "steps": 2, "guidance_scale": 7.0}
     direct, ours = overhead_times(backend, params, images)
     backend.unload()
