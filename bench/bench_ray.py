@@ -6,6 +6,8 @@ sweep, every contender a whole process, interleaved; plus Ray's start-up on its 
   * Hydra's Ray launcher running ``naive_hydra/app.py`` on the same seeds: one Ray task per image, each loading
     tiny-sd again (target: Ray executor >= 2x faster). It needs ``hydra-ray-launcher``; without it the row says
     "not available";
+  * the same two comparisons on the 1 GB SD1.x-layout model (``ray-cpu-sd1-layout``: 20 jobs, 8 with
+    ``--quick``, 64x64, 2 steps), whose reload costs seconds where tiny-sd's costs a tenth of one;
   * server-bound: the same sweep on the ``openai`` backend against a local server taking 200 ms per request,
     Ray with 2 workers vs the local executor, both serial per worker (target: >= 1.7x faster);
   * start-up: a process that starts a local Ray as the executor does and has 2 (empty) actors ready, against
@@ -29,10 +31,12 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import models
 from .bench_http_concurrency import slow_server
+from .bench_multirun import sd1_model
 from .bench_runner_overhead import runner_command
 from .harness import Figure, Row, Settings, Target, Unavailable
 
@@ -55,12 +59,29 @@ ray.get([ray.remote(Empty).options(num_cpus=1).remote().ready.remote() for _ in 
 """
 
 
-def hydra_ray_command(seeds: int, out: Path) -> list[str]:
+@dataclass(frozen=True)
+class CpuSweep:
+    """One model's sweep, alike for every contender."""
+
+    bench: str
+    model: str
+    folder: Path
+    runner_model: list[str]
+    seeds: int
+    steps: int
+
+    def note(self, settings: Settings) -> str:
+        note = f"{self.seeds} {self.model} jobs, 64x64, {self.steps} steps, whole processes"
+        return note + (" (--quick; the targets are for 100 tiny-sd jobs)" if settings.quick else "")
+
+
+def hydra_ray_command(sweep: CpuSweep, out: Path) -> list[str]:
     """The naive app on Hydra's Ray launcher: a local Ray of 2 CPUs, one task (1 CPU) per image."""
     init = "hydra.launcher.ray.init"
-    return [sys.executable, str(NAIVE_APP), "-m", f"model={models.tiny_sd()}", f"seed=range(0,{seeds})",
-            f"hydra.sweep.dir={out}", "hydra/launcher=ray", f"{init}.address=local", f"+{init}.num_cpus=2",
-            f"+{init}._node_ip_address=127.0.0.1", f"+{init}.include_dashboard=false"]  # fmt: skip
+    return [sys.executable, str(NAIVE_APP), "-m", f"model={sweep.folder}", f"seed=range(0,{sweep.seeds})",
+            f"steps={sweep.steps}", f"hydra.sweep.dir={out}", "hydra/launcher=ray", f"{init}.address=local",
+            f"+{init}.num_cpus=2", f"+{init}._node_ip_address=127.0.0.1",
+            f"+{init}.include_dashboard=false"]  # fmt: skip
 
 
 def http_command(base_url: str, seeds: int, out: Path, extra: list[str]) -> list[str]:
@@ -69,14 +90,14 @@ def http_command(base_url: str, seeds: int, out: Path, extra: list[str]) -> list
             *extra]  # fmt: skip
 
 
-def cpu_bound(settings: Settings, seeds: int) -> dict[str, list[float]]:
-    commands: dict[str, Callable[[Path], list[str]]] = {
-        LOCAL: lambda out: runner_command(["model=tiny-sd"], seeds, out),
-        ON_RAY: lambda out: [*runner_command(["model=tiny-sd"], seeds, out), *RAY],
-    }
+def cpu_bound(settings: Settings, sweep: CpuSweep) -> dict[str, list[float]]:
+    def runner(out: Path) -> list[str]:
+        return runner_command(sweep.runner_model, sweep.seeds, out, steps=sweep.steps)
+
+    commands: dict[str, Callable[[Path], list[str]]] = {LOCAL: runner, ON_RAY: lambda out: [*runner(out), *RAY]}
     if importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None:
-        commands[HYDRA] = lambda out: hydra_ray_command(seeds, out)
-    return settings.processes(commands, settings.folder("ray-cpu"), pngs=seeds)
+        commands[HYDRA] = lambda out: hydra_ray_command(sweep, out)
+    return settings.processes(commands, settings.folder(sweep.bench), pngs=sweep.seeds)
 
 
 @contextmanager
@@ -147,20 +168,28 @@ def _without_ray(bench: str, subject: str, target: Target | None) -> list[Row] |
 
 def ray_cpu(settings: Settings) -> list[Row]:
     """The Ray executor vs the local executor and vs Hydra's Ray launcher, on tiny-sd."""
-    missing = _without_ray("ray-cpu", ON_RAY, Target("<=", 1.2))
+    sweep = CpuSweep("ray-cpu", "tiny-sd", models.tiny_sd(), ["model=tiny-sd"], _seeds(settings), 4)
+    return _cpu_rows(settings, sweep)
+
+
+def ray_cpu_sd1(settings: Settings) -> list[Row]:
+    """The same on the 1 GB SD1.x-layout model, whose reload for every image costs seconds."""
+    folder = models.sd1_pipeline()
+    sweep = CpuSweep("ray-cpu-sd1-layout", "sd1-layout", folder, sd1_model(folder), 8 if settings.quick else 20, 2)
+    return _cpu_rows(settings, sweep)
+
+
+def _cpu_rows(settings: Settings, sweep: CpuSweep) -> list[Row]:
+    missing = _without_ray(sweep.bench, ON_RAY, Target("<=", 1.2))
     if missing:
         return missing
-    seeds = _seeds(settings)
-    note = f"{seeds} tiny-sd jobs, 64x64, 4 steps, whole processes" + (
-        " (--quick; the targets are for 100)" if settings.quick else ""
-    )
-    cpu = cpu_bound(settings, seeds)
-    rows: list[Row] = [_figure("ray-cpu", cpu, ON_RAY, LOCAL, Target("<=", 1.2), note)]
+    cpu, note = cpu_bound(settings, sweep), sweep.note(settings)
+    rows: list[Row] = [_figure(sweep.bench, cpu, ON_RAY, LOCAL, Target("<=", 1.2), note)]
     if HYDRA in cpu:
-        rows.append(_figure("ray-cpu", cpu, HYDRA, ON_RAY, Target(">=", 2.0), note))
+        rows.append(_figure(sweep.bench, cpu, HYDRA, ON_RAY, Target(">=", 2.0), note))
     else:
         reason = "not available: hydra-ray-launcher not installed (pip install --no-deps hydra-ray-launcher)"
-        rows.append(Unavailable("ray-cpu", HYDRA, reason, Target(">=", 2.0)))
+        rows.append(Unavailable(sweep.bench, HYDRA, reason, Target(">=", 2.0)))
     return rows
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from .bench_batching import runner_batching
 from .bench_first_image import first_image
 from .bench_multirun import sd1, tiny_sd
-from .bench_ray import ray_cpu, ray_http
+from .bench_ray import ray_cpu, ray_cpu_sd1, ray_http
 from .harness import Figure, Row, Settings, Target, Unavailable
 
 
@@ -98,6 +98,7 @@ BENCHES: dict[str, Callable[[Settings], list[Row]]] = {
     "sdcpp": sdcpp,
     "ray-http": ray_http,
     "ray-cpu": ray_cpu,
+    "ray-cpu-sd1-layout": ray_cpu_sd1,
 }
 
 
