@@ -8,6 +8,11 @@ than the hand loop, the unbatched one <= 1.03x slower. ``python -m bench --only 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 from . import models
 from .bench_runner_overhead import hand_loop_command, runner_command
 from .harness import Figure, Row, Settings, Target, Unavailable
@@ -47,7 +52,29 @@ def runner_batching(settings: Settings) -> list[Row]:
     )
     hand, runner, batched = (tuple(seconds[name]) for name in ("hand loop", unbatched, subject))
     note = f"{jobs} tiny-sd jobs, 64x64, 4 steps, whole processes" + (" (--quick)" if settings.quick else "")
+    engine = engine_ceiling(settings)
+    engine_note = (
+        f"the pipeline alone, in one process, per-image seconds over {4 * BATCH_SIZE} seeds: the ceiling of the "
+        "runner's gain"
+    )
     return [
         Figure("runner-batching", "hand loop", subject, hand, batched, TARGET, note),
         Figure("runner-batching", unbatched, "hand loop", runner, hand, UNBATCHED_TARGET, note),
+        Figure(
+            "runner-batching",
+            "engine: 1 image per call",
+            f"engine: {BATCH_SIZE} images per call",
+            tuple(engine["single"]),
+            tuple(engine["batched"]),
+            None,
+            engine_note,
+        ),
     ]
+
+
+def engine_ceiling(settings: Settings) -> dict[str, list[float]]:
+    """``engine_batching.py``'s per-image seconds, single calls and batched, in the harness's environment."""
+    script = Path(__file__).with_name("engine_batching.py")
+    command = [sys.executable, str(script), str(settings.rounds), str(BATCH_SIZE)]
+    done = subprocess.run(command, env=settings.env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])

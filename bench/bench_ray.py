@@ -6,8 +6,8 @@ sweep, every contender a whole process, interleaved; plus Ray's start-up on its 
   * Hydra's Ray launcher running ``naive_hydra/app.py`` on the same seeds: one Ray task per image, each loading
     tiny-sd again (target: Ray executor >= 2x faster). It needs ``hydra-ray-launcher``; without it the row says
     "not available";
-  * the same two comparisons on the 1 GB SD1.x-layout model (``ray-cpu-sd1-layout``: 20 jobs, 8 with
-    ``--quick``, 64x64, 2 steps), whose reload costs seconds where tiny-sd's costs a tenth of one;
+  * the same two comparisons on the 1 GB SD1.x-layout model (``ray-cpu-sd1-layout``: 20 jobs, 64x64, 2 steps;
+    not run with ``--quick``), whose reload costs seconds where tiny-sd's costs a tenth of one;
   * server-bound: the same sweep on the ``openai`` backend against a local server taking 200 ms per request,
     Ray with 2 workers vs the local executor, both serial per worker (target: >= 1.7x faster);
   * start-up: a process that starts a local Ray as the executor does and has 2 (empty) actors ready, against
@@ -173,9 +173,12 @@ def ray_cpu(settings: Settings) -> list[Row]:
 
 
 def ray_cpu_sd1(settings: Settings) -> list[Row]:
-    """The same on the 1 GB SD1.x-layout model, whose reload for every image costs seconds."""
+    """The same on the 1 GB SD1.x-layout model, whose reload for every image costs seconds (not with --quick:
+    its 20 jobs take about 4 minutes)."""
+    if settings.quick:
+        return [Unavailable("ray-cpu-sd1-layout", HYDRA, "not run with --quick (about 4 minutes): run without it")]
     folder = models.sd1_pipeline()
-    sweep = CpuSweep("ray-cpu-sd1-layout", "sd1-layout", folder, sd1_model(folder), 8 if settings.quick else 20, 2)
+    sweep = CpuSweep("ray-cpu-sd1-layout", "sd1-layout", folder, sd1_model(folder), 20, 2)
     return _cpu_rows(settings, sweep)
 
 

@@ -15,18 +15,6 @@ from .bench_ray import ray_cpu, ray_cpu_sd1, ray_http
 from .harness import Figure, Row, Settings, Target, Unavailable
 
 
-def runner_overhead(settings: Settings) -> list[Row]:
-    from .bench_runner_overhead import compare
-
-    jobs = 60 if settings.quick else 200
-    hand, runner = compare(jobs, "cpu", settings.rounds, settings.env)
-    note = f"{jobs} tiny-sd jobs, 64x64, 4 steps, whole processes"
-    if settings.quick:
-        note += " (--quick; the target is for 200)"
-    subject = "abstractvision run (no batching)"
-    return [Figure("runner-overhead", subject, "hand loop", tuple(runner), tuple(hand), Target("<=", 1.03), note)]
-
-
 def planning(settings: Settings) -> list[Row]:
     from .bench_planning import interleaved
 
@@ -88,7 +76,6 @@ def sdcpp(settings: Settings) -> list[Row]:
 #: name -> bench, in the order the harness runs them.
 BENCHES: dict[str, Callable[[Settings], list[Row]]] = {
     "first-image": first_image,
-    "runner-overhead": runner_overhead,
     "runner-batching": runner_batching,
     "multirun-tiny-sd": tiny_sd,
     "multirun-sd1-layout": sd1,
