@@ -10,6 +10,7 @@ fields, ``param_defaults`` limited to ``GENERATION_DEFAULT_KEYS``).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -23,6 +24,7 @@ from .errors import InvalidParameterError, ModelNotFoundError
 from .schema import schema_of, validate, yaml_error
 from .tasks import INT_PARAMS, TASKS
 
+_SIZE = re.compile(r"[1-9][0-9]*x[1-9][0-9]*")
 GENERATION_DEFAULT_KEYS = ("width", "height", "steps", "guidance_scale", "strength", "num_frames", "fps")
 
 
@@ -37,6 +39,9 @@ class ModelSpec:
     tasks: tuple[str, ...] = ()
     backends: tuple[str, ...] = ()
     size_multiple: int = 8
+    #: The only output sizes the model makes, as "WIDTHxHEIGHT" (CogVideoX 5B I2V's learned positional
+    #: embeddings fix it at 720x480); empty: any size that is a multiple of ``size_multiple``.
+    sizes: tuple[str, ...] = ()
     defaults: Mapping[str, Any] = field(default_factory=dict)
     components: Mapping[str, str] = field(default_factory=dict)
     #: multi_view_image: the prompt of each view (``views.PROMPT_TEMPLATE`` when empty); a model trained for
@@ -60,9 +65,14 @@ class ModelSpec:
         bad_tasks = [t for t in values["tasks"] if t not in TASKS]
         if bad_tasks:
             raise InvalidParameterError("model.tasks", f"{bad_tasks} in {origin}; valid tasks are {list(TASKS)}")
+        bad_sizes = [size for size in values["sizes"] if not _SIZE.fullmatch(str(size))]
+        if bad_sizes:
+            raise InvalidParameterError(
+                "model.sizes", f"{bad_sizes} in {origin}; write each as WIDTHxHEIGHT, e.g. 720x480"
+            )
         defaults = {k: v for k, v in values.pop(defaults_key).items() if v is not None}
-        tasks, backends = tuple(values.pop("tasks")), tuple(values.pop("backends"))
-        return cls(**values, tasks=tasks, backends=backends, defaults=defaults)
+        tasks, backends, sizes = (tuple(values.pop(key)) for key in ("tasks", "backends", "sizes"))
+        return cls(**values, tasks=tasks, backends=backends, sizes=sizes, defaults=defaults)
 
     @classmethod
     def for_source(cls, source: str) -> ModelSpec:

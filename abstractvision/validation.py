@@ -61,6 +61,8 @@ def check_request(task: str, request: VisionRequest, spec: ModelSpec | None = No
         raise InvalidParameterError("negative_prompt", f"must be a string, got {request.negative_prompt!r}")
     for name in ("width", "height"):
         _check_size(name, getattr(request, name), multiple)
+    if spec is not None and spec.sizes:
+        _check_fixed_size(spec, request.width, request.height)
     _check_int_at_least("steps", request.steps, 1)
     _check_seed(request.seed)
     _check_guidance(request.guidance_scale)
@@ -121,6 +123,20 @@ def _check_size(name: str, value: Any, multiple: int) -> None:
             name,
             f"must be a positive multiple of {multiple}, got {value}; use {lower} or {lower + multiple}",
         )
+
+
+def _check_fixed_size(spec: ModelSpec, width: int | None, height: int | None) -> None:
+    """The model makes only the sizes of ``spec.sizes``: the field named is the one that is off."""
+    if width is None or height is None or f"{width}x{height}" in spec.sizes:
+        return
+    sizes = [tuple(int(side) for side in size.split("x")) for size in spec.sizes]
+    field = "height" if any(w == width for w, _ in sizes) else "width"
+    first_width, first_height = sizes[0]
+    raise InvalidParameterError(
+        field,
+        f"model {spec.name!r} makes only {' or '.join(spec.sizes)}, got {width}x{height}; set "
+        f"width={first_width} height={first_height}, or leave both unset for the model's defaults",
+    )
 
 
 def _check_int_at_least(name: str, value: Any, minimum: int) -> None:

@@ -113,9 +113,12 @@ def to_run(page: str) -> list[Block]:
     return [b for b in read_blocks(ROOT / page, page) if b.language in RUN and skip_reason(b) is None]
 
 
+RAY_EXECUTOR = re.compile(r"executor\s*[=:]\s*ray\b")  # an override or a YAML key
+
+
 def machine_wide(page: str) -> bool:
     """Whether ``page`` runs something only one test on the machine may run at once: a server, or Ray."""
-    return any(b.markers.get("docs") == "background" or "executor=ray" in b.text for b in to_run(page))
+    return any(b.markers.get("docs") == "background" or RAY_EXECUTOR.search(b.text) for b in to_run(page))
 
 
 def tally() -> Counter:

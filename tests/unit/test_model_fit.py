@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+import abstractvision
 from abstractvision.cli import main
 
 
@@ -45,3 +47,28 @@ def test_user_models_are_suggested_too(tmp_path: Path, capsys: pytest.CaptureFix
     (tmp_path / "model" / "mine.yaml").write_text("name: mine\nsource: /m\ntasks: [text_to_image]\nbackends: [sdcpp]\n")
     code = main(["run", "--config-dir", str(tmp_path), "model=sd-turbo", "backend=sdcpp", "run.dry_run=true"])
     assert code == 2 and "'mine'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("size", "field"),
+    [(["width=512"], "width"), (["height=512"], "height"), (["width=480", "height=720"], "width")],
+)
+def test_a_model_of_one_size_refuses_others_in_the_dry_run(
+    size: list[str], field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CogVideoX 5B I2V's learned positional embeddings make diffusers raise at other sizes, after the 5B model
+    has loaded and the image is encoded: the plan refuses them first."""
+    image = tmp_path / "start.png"
+    Image.new("RGB", (64, 64)).save(image)
+    overrides = ["model=cogvideox-5b-i2v", "task=image_to_video", f"image={image}", *size]
+    code = main(["run", *overrides, "run.dry_run=true", f"run.dir={tmp_path / 'r'}"])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert f"`{field}`" in error and "makes only 720x480" in error and "set width=720 height=480" in error
+
+
+def test_a_model_of_one_size_plans_at_that_size(tmp_path: Path) -> None:
+    image = tmp_path / "start.png"
+    Image.new("RGB", (64, 64)).save(image)
+    plan = abstractvision.plan(["model=cogvideox-5b-i2v", "task=image_to_video", f"image={image}", "seed=range(0,2)"])
+    assert plan.jobs == 2

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +28,8 @@ EXPECTED_ALL = {
     "ImageGenerationRequest",
     "ImageToVideoRequest",
     "InvalidParameterError",
+    "JobInterruptedError",
+    "ManifestDamagedError",
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelRegistry",
@@ -33,18 +37,21 @@ EXPECTED_ALL = {
     "MultiAngleRequest",
     "OpenAICompatibleBackendConfig",
     "OpenAICompatibleVisionBackend",
+    "PreflightError",
     "ResourceExhaustedError",
     "RunError",
     "RunItem",
     "RunLockedError",
     "RunPlan",
     "RunResult",
+    "RunWriteError",
     "StableDiffusionCppBackendConfig",
     "StableDiffusionCppVisionBackend",
     "VideoGenerationRequest",
     "VisionBackend",
     "VisionBackendCapabilities",
     "VisionManager",
+    "WorkerCrashedError",
     "__version__",
     "default_registry",
     "open_run",
@@ -55,6 +62,14 @@ EXPECTED_ALL = {
 
 def test_all_is_pinned():
     assert set(abstractvision.__all__) == EXPECTED_ALL
+
+
+def test_every_error_the_troubleshooting_page_lists_is_importable_from_the_top():
+    """A user catches what the page explains (``except abstractvision.RunWriteError``), not a private path."""
+    page = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
+    listed = set(re.findall(r"^\| `(\w+Error)`", page.read_text(encoding="utf-8"), flags=re.MULTILINE))
+    assert {"RunWriteError", "ManifestDamagedError", "PreflightError"} <= listed
+    assert listed <= set(abstractvision.__all__)
 
 
 def run_python(code: str) -> str:

@@ -49,6 +49,7 @@ def test_user_config_dir_adds_models(tmp_path):
         ("name: m\nsource: s\nparam_defaults: {steps: many}\n", "`model.param_defaults.steps`: must be an integer"),
         ("name: m\nsource: s\ntasks: text_to_image\n", "`model.tasks`: must be a list, got 'text_to_image'"),
         ("- m\n- s\n", "`model`: must be a mapping of keys"),
+        ("name: m\nsource: s\nsizes: [720*480]\n", "`model.sizes`: ['720*480'] in "),
     ],
 )
 def test_bad_model_config_names_the_key(tmp_path, yaml_text, fragment):
