@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,24 +91,27 @@ def outputs_intact(run_dir: Path, job_id: str, output: str, sha256: str | None, 
     """Whether a done job's files are all in place: its main file, its sidecar, and every file the sidecar lists.
 
     ``full`` also compares each file's SHA-256 (the main file's with the manifest's). A job with several
-    files (a view set, a video and its frames) is thereby verified file by file.
+    files (a view set, a video and its frames) is thereby verified file by file. A resume calls this once
+    per done job, so it reads each file once and works on plain path strings.
     """
-    main = run_dir / output
-    if not main.is_file() or (full and file_sha256(main) != sha256):
+    root = os.fspath(run_dir)
+    main = os.path.join(root, output)
+    if not (sha256 is not None and file_sha256(main) == sha256 if full else os.path.isfile(main)):
         return False
     try:
-        files = json.loads(main.with_name(f"{job_id}.json").read_text(encoding="utf-8"))["files"]
+        with open(os.path.join(os.path.dirname(main), f"{job_id}.json"), "rb") as sidecar:
+            files = [(f["path"], f["sha256"]) for f in json.loads(sidecar.read())["files"]]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    return all(
-        (run_dir / f["path"]).is_file() and (not full or file_sha256(run_dir / f["path"]) == f["sha256"]) for f in files
-    )
+    others = [(os.path.join(root, path), digest) for path, digest in files if path != output]  # main: checked
+    return all(file_sha256(path) == digest if full else os.path.isfile(path) for path, digest in others)
 
 
-def file_sha256(path: Path) -> str | None:
+def file_sha256(path: str | Path) -> str | None:
     """SHA-256 of the file at ``path``, or ``None`` if it cannot be read."""
     try:
-        return _sha256(path.read_bytes())
+        with open(path, "rb") as file:
+            return _sha256(file.read())
     except OSError:
         return None
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from abstractvision.media.png import encode_png, read_png_record, read_png_text
 from abstractvision.media.png_chunks import set_png_text
-from abstractvision.outputs.writer import write_job_outputs
+from abstractvision.outputs.writer import outputs_intact, write_job_outputs
 from abstractvision.types import GeneratedAsset
 
 METADATA = {
@@ -69,3 +69,21 @@ def test_several_assets_get_numbered_files(tmp_path) -> None:
     assets = [GeneratedAsset("image", png(), "image/png", METADATA) for _ in range(3)]
     write_job_outputs(tmp_path, tmp_path / "outputs", "abc", {}, assets)
     assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["abc-1.png", "abc-2.png", "abc.json", "abc.png"]
+
+
+def test_outputs_intact_checks_every_file_the_sidecar_lists(tmp_path) -> None:
+    assets = [GeneratedAsset("image", png(), "image/png", METADATA) for _ in range(3)]
+    written = write_job_outputs(tmp_path, tmp_path / "outputs", "abc", {}, assets)
+
+    def intact(full: bool, sha256: str | None = written.sha256) -> bool:
+        return outputs_intact(tmp_path, "abc", written.output, sha256, full=full)
+
+    assert intact(full=True) and intact(full=False)
+    assert not intact(full=True, sha256="0" * 64)  # the main file against the manifest's SHA-256
+    assert not intact(full=True, sha256=None)
+    (tmp_path / "outputs" / "abc-2.png").write_bytes(b"changed")
+    assert intact(full=False) and not intact(full=True)  # only the full check reads a listed file
+    (tmp_path / "outputs" / "abc-2.png").unlink()
+    assert not intact(full=False)
+    (tmp_path / "outputs" / "abc.json").write_text("{")
+    assert not intact(full=False)
