@@ -20,6 +20,7 @@ from ..errors import ManifestDamagedError, RunError, RunWriteError
 from .jobs import IDENTITY_VERSION
 
 STATUSES = ("pending", "running", "done", "failed")
+_BULK_PRAGMAS = {"cache_size": -65536, "wal_autocheckpoint": 10_000}  # 64 MiB of cache, 40 MB of WAL
 _MIGRATIONS: dict[str, Callable[[sqlite3.Connection], None]] = {}
 
 
@@ -271,12 +272,34 @@ class Manifest:
             "group_key = excluded.group_key, inputs = excluded.inputs, labels = excluded.labels"
         )
         total, now, batch = 0, time.time(), []
-        for row in rows:
-            batch.append((*row, plan, now))
-            if len(batch) >= batch_size:
-                total += self._insert(sql, batch)
-                batch = []
-        return total + self._insert(sql, batch)
+        with self._bulk_writes():
+            for row in rows:
+                batch.append((*row, plan, now))
+                if len(batch) >= batch_size:
+                    total += self._insert(sql, batch)
+                    batch = []
+            return total + self._insert(sql, batch)
+
+    @contextmanager
+    def _bulk_writes(self) -> Iterator[None]:
+        """A larger page cache and rarer checkpoints while many rows go in, then one checkpoint.
+
+        Job ids are hashes, so each batch touches index pages all over the file; checkpointing every 1,000
+        pages (SQLite's default) writes the same pages back again and again. Planning a million jobs took 1.3x a
+        plain hash-and-insert loop with the defaults and 1.03x with these (``bench/bench_planning.py``).
+        Durability is unchanged: every batch is still its own committed transaction.
+        """
+        cache, checkpoint = (self.conn.execute(f"PRAGMA {name}").fetchone()[0] for name in _BULK_PRAGMAS)
+        self.conn.execute(f"PRAGMA cache_size={_BULK_PRAGMAS['cache_size']}")
+        self.conn.execute(f"PRAGMA wal_autocheckpoint={_BULK_PRAGMAS['wal_autocheckpoint']}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size={int(cache)}")
+            self.conn.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint)}")
+        if not self.conn.in_transaction:  # inside one (a caller's atomic()), its commit checkpoints
+            with self._write_errors():
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _insert(self, sql: str, batch: list[tuple[Any, ...]]) -> int:
         with self.atomic():
