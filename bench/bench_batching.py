@@ -39,7 +39,7 @@ def runner_batching(settings: Settings) -> list[Row]:
     subject = f"abstractvision run, run.batch_size={BATCH_SIZE}"
     if not batching_available():
         return [Unavailable("runner-batching", subject, "not available: run.batch_size not implemented", TARGET)]
-    jobs, model = (60 if settings.quick else 200), models.tiny_sd()
+    jobs, model = (30 if settings.quick else 200), models.tiny_sd()
     unbatched = "abstractvision run (no batching)"
     seconds = settings.processes(
         {

@@ -1,7 +1,7 @@
 """The Ray executor with 2 resident workers against the local executor and Hydra's Ray launcher, on the same
 sweep, every contender a whole process, interleaved; plus Ray's start-up on its own. ``python -m bench --only ray``.
 
-  * CPU-bound: a tiny-sd sweep (100 jobs; 20 with ``--quick``), ``run.executor=ray run.workers=2`` vs the local
+  * CPU-bound: a tiny-sd sweep (100 jobs; 12 with ``--quick``), ``run.executor=ray run.workers=2`` vs the local
     executor (target on this 2-core machine: the Ray run no worse than 1.2x slower);
   * Hydra's Ray launcher running ``naive_hydra/app.py`` on the same seeds: one Ray task per image, each loading
     tiny-sd again (target: Ray executor >= 2x faster). It needs ``hydra-ray-launcher``; without it the row says
@@ -157,7 +157,7 @@ def _figure(bench: str, seconds: dict[str, list[float]], subject: str, baseline:
 
 
 def _seeds(settings: Settings) -> int:
-    return 20 if settings.quick else 100
+    return 12 if settings.quick else 100
 
 
 def _without_ray(bench: str, subject: str, target: Target | None) -> list[Row] | None:
