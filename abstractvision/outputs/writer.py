@@ -96,7 +96,7 @@ def outputs_intact(run_dir: Path, job_id: str, output: str, sha256: str | None, 
     """
     root = os.fspath(run_dir)
     main = os.path.join(root, output)
-    if not (sha256 is not None and file_sha256(main) == sha256 if full else os.path.isfile(main)):
+    if not _file_intact(main, sha256, full):
         return False
     try:
         with open(os.path.join(os.path.dirname(main), f"{job_id}.json"), "rb") as sidecar:
@@ -104,7 +104,14 @@ def outputs_intact(run_dir: Path, job_id: str, output: str, sha256: str | None, 
     except (OSError, ValueError, KeyError, TypeError):
         return False
     others = [(os.path.join(root, path), digest) for path, digest in files if path != output]  # main: checked
-    return all(file_sha256(path) == digest if full else os.path.isfile(path) for path, digest in others)
+    return all(_file_intact(path, digest, full) for path, digest in others)
+
+
+def _file_intact(path: str, sha256: str | None, full: bool) -> bool:
+    """The file is there (``full``: and has ``sha256``; a missing one never matches, not even ``None``)."""
+    if full:
+        return sha256 is not None and file_sha256(path) == sha256
+    return os.path.isfile(path)
 
 
 def file_sha256(path: str | Path) -> str | None:

@@ -85,5 +85,9 @@ def test_outputs_intact_checks_every_file_the_sidecar_lists(tmp_path) -> None:
     assert intact(full=False) and not intact(full=True)  # only the full check reads a listed file
     (tmp_path / "outputs" / "abc-2.png").unlink()
     assert not intact(full=False)
+    sidecar = json.loads((tmp_path / "outputs" / "abc.json").read_text())
+    sidecar["files"][2]["sha256"] = None  # a listed file without a digest, and missing: never intact
+    (tmp_path / "outputs" / "abc.json").write_text(json.dumps(sidecar))
+    assert not intact(full=True)
     (tmp_path / "outputs" / "abc.json").write_text("{")
     assert not intact(full=False)
