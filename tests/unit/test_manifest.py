@@ -151,3 +151,13 @@ def test_a_new_plan_updates_labels_without_redoing_the_job(manifest) -> None:
     assert record["status"] == "done" and record["labels"] == {"species": "vixen"}
     assert manifest.fields("done") == {"params": {"prompt": {"text"}}, "labels": {"species": {"text"}}}
     assert manifest.count("done", {"species": "vixen"}) == 1 and manifest.count("done", {"species": "fox"}) == 0
+
+
+def test_planning_restores_the_connection_settings_it_raises(tmp_path) -> None:
+    """add_jobs plans with a bigger cache and rarer checkpoints; the run that follows gets SQLite's own again."""
+    m = Manifest(tmp_path / "manifest.sqlite")
+    before = [m.conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("cache_size", "wal_autocheckpoint")]
+    m.add_jobs((row(f"j{i}", i) for i in range(50)), m.start_plan({}), batch_size=20)
+    after = [m.conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("cache_size", "wal_autocheckpoint")]
+    assert after == before and m.counts()["total"] == 50
+    m.close()
